@@ -1,0 +1,153 @@
+"""Every ``DJANGO_JOBS_*`` setting: its type, default and one-line doc, read at access time.
+
+Use ``from django_jobs.conf import jobs_settings`` and read ``jobs_settings.WORKER_TIMEOUT``:
+the value comes from ``django.conf.settings`` at that moment, so ``override_settings`` works.
+An invalid value raises ``ImproperlyConfigured`` naming the setting; ``manage.py check``
+reports the same problem as ``django_jobs.E001`` and unknown names as ``django_jobs.W001``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+PREFIX = "DJANGO_JOBS_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    doc: str
+    validate: Callable[[Any], Any]
+
+
+def _number(minimum: float, *, allow_none: bool = False, integer: bool = False) -> Callable:
+    kind = "an integer" if integer else "a number"
+
+    def validate(value: Any) -> Any:
+        if value is None and allow_none:
+            return None
+        if isinstance(value, timedelta) and not integer:
+            value = value.total_seconds()
+        ok_types = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, ok_types):
+            raise ValueError(f"must be {kind} >= {minimum}, got {value!r}")
+        if value < minimum:
+            raise ValueError(f"must be {kind} >= {minimum}, got {value!r}")
+        return value
+
+    return validate
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be True or False, got {value!r}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _ttl(value: Any) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    if isinstance(value, timedelta) and value >= timedelta(0):
+        return value
+    raise ValueError(f"must be None, a timedelta or a number of seconds >= 0, got {value!r}")
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("DATABASE", "default", "Database alias that holds the jobs tables.", _text),
+        Setting("DEFAULT_QUEUE", "default", "Queue of definitions that name none.", _text),
+        Setting("DEFAULT_MAX_RETRIES", 3, "Retries of definitions that set no max_retries.",
+                _number(0, integer=True)),
+        Setting("DEFAULT_RETRY_DELAY", 10, "Base retry delay (seconds) of definitions that set "
+                "none.", _number(0, allow_none=True)),
+        Setting("DEFAULT_MAX_RETRY_DELAY", 3600, "Cap (seconds) on a computed retry delay.",
+                _number(0)),
+        Setting("DEFAULT_RESULT_TTL", timedelta(days=7), "How long finished jobs are kept "
+                "(None: forever).", _ttl),
+        Setting("INLINE", False, "Test mode: enqueue runs the job at once, in-process.", _boolean),
+        Setting("WORKER_TIMEOUT", 30, "Seconds without a heartbeat after which a worker is "
+                "declared dead and its jobs rescued.", _number(1)),
+        Setting("HEARTBEAT_INTERVAL", 5, "Seconds between worker heartbeats.", _number(0.1)),
+        Setting("IDLE_INTERVAL", 1.0, "Seconds an idle worker waits before polling again "
+                "(jittered).", _number(0.01)),
+        Setting("USE_LISTEN_NOTIFY", True, "Use PostgreSQL LISTEN/NOTIFY for wake-ups (turn "
+                "off behind PgBouncer in transaction mode).", _boolean),
+        Setting("NOTIFY_CHANNEL", "django_jobs", "PostgreSQL channel for enqueue wake-ups.",
+                _text),
+        Setting("SHUTDOWN_GRACE", 30, "Seconds running jobs get to finish after SIGTERM.",
+                _number(0)),
+        Setting("TIMEOUT_GRACE", 5, "Seconds a job gets after its soft timeout before it is "
+                "stopped hard.", _number(0)),
+        Setting("CANCEL_GRACE", 10, "Seconds a cancelled running job gets before it is stopped "
+                "hard.", _number(0)),
+        Setting("MISFIRE_MAX_RUNS", 100, "Cap on catch-up runs of a cron schedule with "
+                "misfire='all'.", _number(1, integer=True)),
+        Setting("PREFETCH", 2, "Jobs a worker process claims beyond its free slots.",
+                _number(0, integer=True)),
+        Setting("MAINTENANCE_INTERVAL", 5, "Seconds between maintenance runs (rescue, stalled, "
+                "prune) in a worker.", _number(0.1)),
+        Setting("PRUNE_BATCH_SIZE", 1000, "Finished jobs deleted per prune statement.",
+                _number(1, integer=True)),
+    ]
+}
+
+
+class JobsSettings:
+    """Attribute access to the settings above, validated, read from Django settings each time."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            spec = SETTINGS[name]
+        except KeyError:
+            raise AttributeError(f"django_jobs has no setting {PREFIX}{name}") from None
+        value = getattr(settings, PREFIX + name, spec.default)
+        try:
+            return spec.validate(value)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{PREFIX}{name} {exc}") from None
+
+    def __dir__(self) -> list[str]:
+        return sorted(SETTINGS)
+
+
+jobs_settings = JobsSettings()
+
+
+def invalid_settings() -> list[tuple[str, str]]:
+    """``(setting name, problem)`` for every set value that does not validate."""
+    problems = []
+    for name, spec in SETTINGS.items():
+        if hasattr(settings, PREFIX + name):
+            try:
+                spec.validate(getattr(settings, PREFIX + name))
+            except ValueError as exc:
+                problems.append((PREFIX + name, str(exc)))
+    return problems
+
+
+def unknown_settings() -> list[tuple[str, str | None]]:
+    """``(unknown name, closest known name or None)`` for ``DJANGO_JOBS_*`` typos."""
+    known = [PREFIX + name for name in SETTINGS]
+    found = []
+    for attr in dir(settings):
+        if attr.startswith(PREFIX) and attr not in known:
+            close = difflib.get_close_matches(attr, known, n=1)
+            found.append((attr, close[0] if close else None))
+    return found

@@ -1,0 +1,93 @@
+"""PostgreSQL: one-statement bulk insert from arrays, NOTIFY once per queue per transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from functools import lru_cache
+
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from django_jobs.conf import jobs_settings
+from django_jobs.models import Job
+
+# (field name, array type). JSON travels as text and is cast once in the SELECT.
+_INSERT_COLUMNS = (
+    ("id", "uuid"), ("name", "text"), ("version", "int"), ("queue", "text"), ("state", "text"),
+    ("priority", "int"), ("args", "text"), ("kwargs", "text"), ("meta", "text"), ("key", "text"),
+    ("group_key", "text"), ("run_at", "timestamptz"), ("created_at", "timestamptz"),
+    ("attempts", "int"), ("max_attempts", "int"), ("last_error", "text"),
+    ("scheduled_for", "timestamptz"), ("resubmitted_from", "uuid"),
+)
+_JSON = {"args", "kwargs", "meta"}
+#: The Job fields an enqueue writes; every other column takes its NULL.
+INSERT_FIELDS = tuple(name for name, _ in _INSERT_COLUMNS)
+
+
+@lru_cache(maxsize=4)
+def _insert_sql(returning: bool) -> str:
+    columns = [Job._meta.get_field(name).column for name, _ in _INSERT_COLUMNS]
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _INSERT_COLUMNS)
+    select = ", ".join(f"t.{c}::jsonb" if n in _JSON else f"t.{c}"
+                       for c, (n, _) in zip(columns, _INSERT_COLUMNS))
+    sql = (
+        f'INSERT INTO "{Job._meta.db_table}" ({", ".join(columns)}) '
+        f"SELECT {select} FROM unnest({arrays}) AS t({', '.join(columns)})"
+    )
+    # Without a conflict target, DO NOTHING covers the partial unique index on active keys.
+    return sql + " ON CONFLICT DO NOTHING RETURNING id" if returning else sql
+
+
+def insert_jobs(
+    connection: BaseDatabaseWrapper, jobs: Sequence[Job], *, ignore_conflicts: bool
+) -> set[uuid.UUID]:
+    """Insert every row with ONE statement (``INSERT ... SELECT FROM unnest(arrays)``).
+
+    The statement has one parameter per column whatever the number of rows, so it stays
+    under the protocol's parameter limit and is planned once.
+    """
+    params = []
+    for name, _ in _INSERT_COLUMNS:
+        if name in _JSON:
+            params.append([getattr(j, "_json_" + name, None) or json.dumps(getattr(j, name))
+                           for j in jobs])
+        else:
+            params.append([getattr(j, name) for j in jobs])
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(ignore_conflicts), params)
+        if ignore_conflicts:
+            return {row[0] for row in cursor.fetchall()}
+    return {job.id for job in jobs}
+
+
+def notify(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
+    """``NOTIFY`` each queue once per transaction, from the enqueue itself (never a trigger).
+
+    Inside ``atomic()`` the notification is delivered at COMMIT and dropped on rollback, so
+    no worker wakes for a job it cannot see. To send one per queue per transaction we
+    remember the queues already notified next to an on_commit marker: when the marker is
+    gone from the connection's on_commit list, the transaction (or the savepoint that sent
+    them) has ended and the memory is stale.
+    """
+    if not queues or not jobs_settings.USE_LISTEN_NOTIFY:
+        return
+    pending = queues
+    if connection.in_atomic_block:
+        sent, marker = getattr(connection, "_django_jobs_notified", (None, None))
+        if sent is None or not any(item[1] is marker for item in connection.run_on_commit):
+            sent = set()
+
+            def marker() -> None:
+                connection._django_jobs_notified = (None, None)  # type: ignore[attr-defined]
+
+            transaction.on_commit(marker, using=connection.alias)
+            connection._django_jobs_notified = (sent, marker)  # type: ignore[attr-defined]
+        pending = [q for q in dict.fromkeys(queues) if q not in sent]
+        sent.update(pending)
+    if pending:
+        channel = jobs_settings.NOTIFY_CHANNEL
+        with connection.cursor() as cursor:
+            for queue in dict.fromkeys(pending):
+                cursor.execute("SELECT pg_notify(%s, %s)", [channel, queue])

@@ -1,0 +1,58 @@
+"""SQLite: one-statement bulk insert from a JSON array; workers poll (no NOTIFY).
+
+The ORM's ``bulk_create`` splits rows into batches to stay under SQLite's bound-parameter
+limit; here the whole batch travels as ONE parameter, a JSON array of rows, which
+``json_each`` turns back into rows inside a single ``INSERT ... SELECT``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from functools import lru_cache
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from django_jobs.db import generic
+from django_jobs.db.postgresql import INSERT_FIELDS
+from django_jobs.models import Job
+
+# RETURNING arrived in SQLite 3.35; older libraries take the ORM path.
+HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+notify = generic.notify
+
+
+@lru_cache(maxsize=2)
+def _insert_sql(ignore_conflicts: bool) -> str:
+    columns = [Job._meta.get_field(name).column for name in INSERT_FIELDS]
+    values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+    sql = f'INSERT INTO "{Job._meta.db_table}" ({", ".join(columns)}) SELECT {values} FROM json_each(%s)'
+    # "WHERE true" lets SQLite's parser tell the upsert clause from a join constraint.
+    return sql + " WHERE true ON CONFLICT DO NOTHING RETURNING id" if ignore_conflicts else sql
+
+
+def insert_jobs(
+    connection: BaseDatabaseWrapper, jobs: Sequence[Job], *, ignore_conflicts: bool
+) -> set[uuid.UUID]:
+    if not HAS_RETURNING:
+        return generic.insert_jobs(connection, jobs, ignore_conflicts=ignore_conflicts)
+    fields = [Job._meta.get_field(name) for name in INSERT_FIELDS]
+    rows = [[_db_value(f, job, connection) for f in fields] for job in jobs]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(ignore_conflicts), [json.dumps(rows)])
+        if ignore_conflicts:
+            return {uuid.UUID(str(row[0])) for row in cursor.fetchall()}
+    return {job.id for job in jobs}
+
+
+def _db_value(field: object, job: Job, connection: BaseDatabaseWrapper) -> object:
+    cached = getattr(job, "_json_" + field.name, None)  # type: ignore[attr-defined]
+    if cached is not None:
+        return cached
+    value = field.get_db_prep_save(getattr(job, field.attname), connection)  # type: ignore[attr-defined]
+    if hasattr(value, "dumps"):  # a JSONField adapter
+        value = value.dumps(value.adapted)
+    return value

@@ -1,0 +1,119 @@
+"""Cron, interval and misfire arithmetic on top of croniter. Pure: every "now" is passed in.
+
+Misfire policies decide what happens to ticks missed while no worker ran:
+
+* ``"all"``   every missed tick runs (capped by ``DJANGO_JOBS_MISFIRE_MAX_RUNS``);
+* ``"skip"``  missed ticks (more than 60 s late) are dropped, the next future tick runs;
+* ``"once"``  the missed ticks collapse into one catch-up run;
+* a number    ticks missed by at most that many seconds run, older ones are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from django_jobs.exceptions import JobDefinitionError
+
+MISFIRE_WORDS = ("all", "skip", "once")
+#: How late a tick may be and still count as on time under ``misfire="skip"``.
+ON_TIME = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A cron schedule: ``Cron("0 18 * * 1-5", timezone="Europe/Paris", misfire="once")``.
+
+    ``max_runs``: stop after this many runs; ``max_failures``: disable the schedule after this
+    many consecutive failures; ``start_at``: no run before this (aware) datetime.
+    """
+
+    expression: str
+    timezone: str = "UTC"
+    misfire: str | float = "once"
+    max_runs: int | None = None
+    max_failures: int | None = None
+    start_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        problem = cron_problem(self)
+        if problem:
+            raise JobDefinitionError(f"Cron({self.expression!r}): {problem}", check_id="django_jobs.E012")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first tick strictly after ``moment``, as an aware UTC datetime."""
+        local = moment.astimezone(self.zone)
+        tick = croniter(self.expression, local).get_next(datetime)
+        return tick.astimezone(dt_timezone.utc)
+
+
+def cron_problem(cron: Cron) -> str | None:
+    """A sentence saying what is wrong with ``cron``, or ``None``."""
+    if not isinstance(cron.expression, str) or not croniter.is_valid(cron.expression):
+        return f"{cron.expression!r} is not a valid cron expression"
+    try:
+        ZoneInfo(cron.timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return f"timezone {cron.timezone!r} is not a known IANA time zone"
+    misfire_problem = check_misfire(cron.misfire)
+    if misfire_problem:
+        return misfire_problem
+    for option in ("max_runs", "max_failures"):
+        value = getattr(cron, option)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            return f"{option} must be a positive integer or None, got {value!r}"
+    if cron.start_at is not None and (
+        not isinstance(cron.start_at, datetime) or cron.start_at.tzinfo is None
+    ):
+        return f"start_at must be a timezone-aware datetime, got {cron.start_at!r}"
+    return None
+
+
+def check_misfire(misfire: Any) -> str | None:
+    if isinstance(misfire, str):
+        return None if misfire in MISFIRE_WORDS else (
+            f"misfire must be one of {', '.join(MISFIRE_WORDS)} or seconds of grace, got {misfire!r}"
+        )
+    if isinstance(misfire, bool) or not isinstance(misfire, (int, float)) or misfire < 0:
+        return f"misfire must be one of {', '.join(MISFIRE_WORDS)} or seconds of grace, got {misfire!r}"
+    return None
+
+
+def due_ticks(
+    next_tick: datetime,
+    now: datetime,
+    following: Any,
+    misfire: str | float,
+    cap: int,
+) -> tuple[list[datetime], datetime]:
+    """Which ticks to run now, and the next tick to wait for.
+
+    ``next_tick`` is the stored next run; ``following(t)`` gives the tick after ``t``.
+    Returns ``(ticks to enqueue, new next tick)``; the list is empty when nothing is due.
+    """
+    missed: list[datetime] = []
+    tick = next_tick
+    while tick <= now:
+        if len(missed) < cap + 1:
+            missed.append(tick)
+        tick = following(tick)
+    if not missed:
+        return [], tick
+    if misfire == "all":
+        return missed[:cap], tick
+    if misfire == "skip":
+        # Only the newest tick, and only when it is late by no more than a worker loop could
+        # explain, counts as on time; every other missed tick is dropped.
+        return ([missed[-1]] if now - missed[-1] <= ON_TIME else []), tick
+    if misfire == "once":
+        return [missed[-1]], tick
+    grace = timedelta(seconds=float(misfire))
+    return [t for t in missed if now - t <= grace][:cap], tick

@@ -1,0 +1,184 @@
+"""Run one claimed job as a chain of named steps.
+
+resolve the definition → decode the arguments → run (sync or async, soft timeout) →
+normalise the outcome → record the attempt and the next state (retry, fail, dead letter,
+succeed) in one fenced transaction → send signals after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import threading
+import traceback as tb
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+from django.utils import timezone
+
+from django_jobs import signals
+from django_jobs.conf import jobs_settings
+from django_jobs.exceptions import JobResultError, JobTimeout
+from django_jobs.logs import job_fields, log_event
+from django_jobs.models import Job, Outcome
+from django_jobs.registry import Definition, registry
+from django_jobs.worker import record
+
+
+@dataclass
+class Result:
+    """What one attempt came to, normalised."""
+
+    outcome: str  # an Outcome word
+    value: Any = None
+    error: BaseException | None = None
+    error_type: str = ""
+    message: str = ""
+    traceback: str = ""
+    retryable: bool = False
+    started_at: datetime = field(default_factory=timezone.now)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == Outcome.SUCCEEDED
+
+
+class Permanent(Exception):
+    """A failure no retry can mend (unknown definition, corrupt stored arguments)."""
+
+
+def execute(job: Job, worker_id: str) -> Result:
+    """Run a job that this process has claimed (``job.claim_token`` set) and record it."""
+    started = job.started_at or timezone.now()
+    log_event("job.started", **job_fields(job), worker=worker_id)
+    if signals.job_started.has_listeners(Job):
+        signals.job_started.send_robust(Job, job=job)
+    definition = registry.find(job.name, job.version)
+    if definition is not None and definition.atomic:
+        return _execute_atomic(job, definition, worker_id, started)
+    result = run_attempt(job, definition)
+    result.started_at = started
+    record.finish(job, definition, result, worker_id)
+    return result
+
+
+def _execute_atomic(job: Job, definition: Definition, worker_id: str, started: datetime) -> Result:
+    """``atomic=True``: the body and the success record commit together, or neither does."""
+    alias = jobs_settings.DATABASE
+    try:
+        with transaction.atomic(using=alias):
+            result = run_attempt(job, definition)
+            result.started_at = started
+            if result.ok and record.finish(job, definition, result, worker_id):
+                return result
+            raise _RollBack
+    except _RollBack:
+        pass
+    if result.ok:  # fenced out: our claim was taken away; nothing of ours stays
+        return result
+    record.finish(job, definition, result, worker_id)
+    return result
+
+
+class _RollBack(Exception):
+    pass
+
+
+def run_attempt(job: Job, definition: Definition | None) -> Result:
+    """Resolve, decode and run; never raises for anything the job itself does."""
+    try:
+        if definition is None:
+            raise Permanent(f"no worker process knows definition {job.name!r} version {job.version}")
+        args, kwargs = decode_arguments(job)
+        value = call(definition, args, kwargs)
+        check_result(definition, value)
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # job code may raise anything
+        return failure(exc, definition)
+    return Result(Outcome.SUCCEEDED, value=value)
+
+
+def decode_arguments(job: Job) -> tuple[list[Any], dict[str, Any]]:
+    args, kwargs = job.args, job.kwargs
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise Permanent(
+            f"stored arguments are corrupt: args must be a JSON list and kwargs a JSON object, "
+            f"got {type(args).__name__} and {type(kwargs).__name__}"
+        )
+    return args, kwargs
+
+
+def call(definition: Definition, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Call the function, async or sync, with the definition's soft timeout."""
+    if definition.is_async:
+        return async_to_sync(_run_async)(definition, args, kwargs)
+    with soft_timeout(definition.timeout):
+        return definition.func(*args, **kwargs)
+
+
+async def _run_async(definition: Definition, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    task = asyncio.ensure_future(definition.func(*args, **kwargs))
+    done, _ = await asyncio.wait({task}, timeout=definition.timeout)
+    if task in done:
+        return task.result()
+    task.cancel()
+    await asyncio.wait({task})
+    raise JobTimeout(f"{definition.name} exceeded its timeout of {definition.timeout:g} s")
+
+
+@contextmanager
+def soft_timeout(seconds: float | None) -> Iterator[None]:
+    """Raise ``JobTimeout`` inside the running code after ``seconds`` (main thread only).
+
+    A job that swallows it, or is stuck in C code, is stopped hard by the supervisor.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise JobTimeout(f"exceeded its timeout of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check_result(definition: Definition, value: Any) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise JobResultError(
+            f"{definition.name} returned a value that cannot be stored as JSON ({exc})"
+        ) from None
+
+
+def failure(exc: BaseException, definition: Definition | None) -> Result:
+    """Normalise an exception: outcome word, retryable or not, a readable message."""
+    timed_out = isinstance(exc, JobTimeout)
+    retry_on: tuple[type[BaseException], ...] = definition.retry_on if definition else ()
+    retryable = not isinstance(exc, Permanent) and (timed_out or isinstance(exc, retry_on))
+    if isinstance(exc, SystemExit):
+        message = f"the job called exit({exc.code!r})"
+    else:
+        message = str(exc) or type(exc).__name__
+    return Result(
+        Outcome.TIMEOUT if timed_out else Outcome.FAILED,
+        error=exc,
+        error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+        message=message,
+        traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)),
+        retryable=retryable,
+    )
+
+
+Runner = Callable[[Job, str], Result]

@@ -1,0 +1,115 @@
+"""Record the end of an attempt: the attempt row, the job's next state, the dead letter.
+
+All of it is written in one transaction and fenced by the claim token: when the row no
+longer carries our token (the job was rescued and claimed again), nothing is written and
+the late outcome is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from django_jobs import signals
+from django_jobs.conf import jobs_settings
+from django_jobs.logs import job_fields, log_event
+from django_jobs.models import DeadLetter, Job, JobAttempt
+from django_jobs.retry import retry_delay_seconds
+from django_jobs.states import State
+
+if TYPE_CHECKING:
+    from django_jobs.registry import Definition
+    from django_jobs.worker.execute import Result
+
+
+def claim_one(job: Job, worker_id: str) -> bool:
+    """Claim a single known job in-process (inline mode, ``testing.run_jobs``)."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    query = Job.objects.using(jobs_settings.DATABASE).filter(pk=job.pk, state=State.QUEUED)
+    if not query.update(
+        state=State.RUNNING, claim_token=token, worker=worker_id, started_at=now,
+        heartbeat_at=now, attempts=job.attempts + 1,
+    ):
+        return False
+    job.state, job.claim_token, job.worker = State.RUNNING, token, worker_id
+    job.started_at, job.heartbeat_at, job.attempts = now, now, job.attempts + 1
+    return True
+
+
+def finish(job: Job, definition: Definition | None, result: Result, worker_id: str) -> bool:
+    """Write the attempt and the job's next state; ``False`` when fenced out."""
+    alias = jobs_settings.DATABASE
+    now = timezone.now()
+    fields, event = next_state(job, definition, result, now)
+    with transaction.atomic(using=alias):
+        changed = Job.objects.using(alias).filter(
+            pk=job.pk, state=State.RUNNING, claim_token=job.claim_token
+        ).update(**fields)
+        if not changed:
+            log_event("job.fenced", logging.WARNING, **job_fields(job), worker=worker_id,
+                      outcome=result.outcome)
+            return False
+        JobAttempt.objects.using(alias).create(
+            job_id=job.pk, number=job.attempts, worker=worker_id, started_at=result.started_at,
+            finished_at=now, outcome=result.outcome, error_type=result.error_type,
+            error_message=result.message, traceback=result.traceback,
+        )
+        for name, value in fields.items():
+            setattr(job, name, value)
+        dead = None
+        if event == "job.failed" and definition is not None and definition.dead_letter:
+            dead = DeadLetter.objects.using(alias).create(
+                job=job, name=job.name, reason=result.message, failed_at=now
+            )
+        transaction.on_commit(lambda: _announce(job, result, event, dead), using=alias)
+    return True
+
+
+def next_state(
+    job: Job, definition: Definition | None, result: Result, now: Any
+) -> tuple[dict[str, Any], str]:
+    """The fields to write and the event to announce for this outcome (pure)."""
+    released = {"claim_token": None, "lease_expires_at": None, "cancel_requested_at": None}
+    ttl = definition.effective_result_ttl if definition else jobs_settings.DEFAULT_RESULT_TTL
+    expires = None if ttl is None else now + ttl
+    if result.ok:
+        return {"state": State.SUCCEEDED, "result": result.value, "finished_at": now,
+                "expires_at": expires, "last_error": "", **released}, "job.succeeded"
+    error = f"{result.error_type}: {result.message}" if result.error_type else result.message
+    if result.retryable and definition is not None and job.attempts < job.max_attempts:
+        delay = retry_delay_seconds(
+            definition.backoff, definition.effective_retry_delay, job.attempts,
+            definition.effective_max_retry_delay,
+        )
+        run_at = now + timedelta(seconds=delay)
+        state = State.SCHEDULED if delay > 0 else State.QUEUED
+        return {"state": state, "run_at": run_at, "last_error": error, "worker": None,
+                **released}, "job.retried"
+    if definition is not None and definition.dead_letter:
+        expires = None  # dead letters stay until someone deletes or resubmits them
+    return {"state": State.FAILED, "finished_at": now, "last_error": error,
+            "expires_at": expires, **released}, "job.failed"
+
+
+def _announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> None:
+    duration = (timezone.now() - result.started_at).total_seconds()
+    fields = {**job_fields(job), "outcome": result.outcome, "duration": duration}
+    if event == "job.succeeded":
+        log_event(event, **fields)
+        signals.job_succeeded.send_robust(Job, job=job, result=result.value)
+        return
+    if event == "job.retried":
+        log_event(event, logging.WARNING, **fields, retry_at=job.run_at.isoformat(), error=result.message)
+        signals.job_retried.send_robust(Job, job=job, error=result.message, retry_at=job.run_at)
+        return
+    log_event(event, logging.ERROR, **fields, error=result.message)
+    signals.job_failed.send_robust(Job, job=job, error=result.message)
+    if dead is not None:
+        log_event("job.dead_lettered", logging.ERROR, **job_fields(job))
+        signals.job_dead_lettered.send_robust(Job, job=job, dead_letter=dead)

@@ -1,0 +1,99 @@
+"""Settings for the test suite: SQLite by default, PostgreSQL when asked.
+
+``DJANGO_JOBS_TEST_DB=postgres`` with ``DJANGO_JOBS_TEST_DATABASE_URL=postgresql://user@host:port/db``
+runs on that server (``runtests.py`` starts a throwaway one when no URL is given).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_jobs",
+    "tests.testapp",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "tests.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+STATIC_URL = "/static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def database_from_url(url: str) -> dict:
+    """A Django DATABASES entry from ``postgresql://user:password@host:port/name``."""
+    parts = urlparse(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"DJANGO_JOBS_TEST_DATABASE_URL must be a postgresql:// URL, got {url!r}")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")) or "postgres",
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+
+
+DB_KIND = os.environ.get("DJANGO_JOBS_TEST_DB", "sqlite")
+if DB_KIND == "postgres":
+    _url = os.environ.get("DJANGO_JOBS_TEST_DATABASE_URL")
+    if not _url:
+        raise RuntimeError(
+            "DJANGO_JOBS_TEST_DB=postgres needs DJANGO_JOBS_TEST_DATABASE_URL "
+            "(python runtests.py starts a throwaway PostgreSQL and sets it for you)"
+        )
+    DATABASES = {"default": database_from_url(_url)}
+elif DB_KIND == "sqlite":
+    # Files, not memory: acceptance tests start worker processes that share the database.
+    _dir = os.environ.get("DJANGO_JOBS_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="django_jobs_")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(_dir, "main.sqlite3"),
+            "TEST": {"NAME": os.path.join(_dir, "test.sqlite3")},
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+        }
+    }
+else:
+    raise RuntimeError(f"DJANGO_JOBS_TEST_DB must be 'sqlite' or 'postgres', got {DB_KIND!r}")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "loggers": {"django_jobs": {"handlers": ["null"], "level": "INFO", "propagate": True}},
+}

@@ -1,0 +1,109 @@
+"""Definitions the test suite enqueues and runs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from django_jobs import Backoff, Cron, RecurringJob, job
+from django_jobs.context import heartbeat
+from tests.testapp.models import Note
+
+
+@job
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@job(name="send_email", queue="mail", priority=5)
+def send_email(to: str, body: str = "") -> dict:
+    return {"to": to, "sent": True}
+
+
+@job(name="send_email", version=2, queue="mail")
+def send_email_v2(to: str, body: str = "", cc: str | None = None) -> dict:
+    return {"to": to, "cc": cc, "sent": True}
+
+
+@job
+async def async_add(a: int, b: int) -> int:
+    await asyncio.sleep(0)
+    return a + b
+
+
+@job(max_retries=2, retry_delay=None, dead_letter=True)
+def always_fails(message: str = "boom") -> None:
+    raise RuntimeError(message)
+
+
+@job(max_retries=3, retry_delay=None, retry_on=(ConnectionError,))
+def fails_with(kind: str) -> None:
+    if kind == "connection":
+        raise ConnectionError("network down")
+    raise ValueError("bad value")
+
+
+@job(max_retries=0)
+def calls_exit() -> None:
+    raise SystemExit(3)
+
+
+@job(max_retries=0)
+def returns_set() -> set:
+    return {1, 2}
+
+
+@job(timeout=0.2, max_retries=0)
+def sleeps(seconds: float) -> str:
+    import time
+
+    time.sleep(seconds)
+    return "woke"
+
+
+@job(timeout=0.2, max_retries=0)
+async def async_sleeps(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "woke"
+
+
+@job(atomic=True, max_retries=1, retry_delay=None)
+def write_note_then_fail(text: str, fail: bool) -> None:
+    Note.objects.create(text=text)
+    if fail:
+        raise RuntimeError("after writing")
+
+
+@job
+def write_note(text: str) -> int:
+    return Note.objects.create(text=text).pk
+
+
+@job(heartbeat_timeout=timedelta(minutes=1))
+def reports_progress() -> str:
+    heartbeat(progress=0.5, meta={"step": "half"})
+    return "done"
+
+
+@job(backoff=Backoff.LINEAR, retry_delay=30, max_retries=5)
+def slow_retry() -> None:
+    raise RuntimeError("try later")
+
+
+@job(cron=Cron("0 18 * * 1-5", timezone="Europe/Paris", misfire="once", max_failures=5))
+def daily_digest() -> None:
+    return None
+
+
+@job(interval=timedelta(minutes=10))
+def every_ten_minutes() -> None:
+    return None
+
+
+class PurgeSessions(RecurringJob):
+    interval = 3600
+    max_retries = 3
+    timeout = 30
+
+    def run(self) -> int:
+        return 0

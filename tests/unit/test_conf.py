@@ -1,0 +1,55 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_jobs.conf import SETTINGS, invalid_settings, jobs_settings, unknown_settings
+
+
+def test_settings__defaults():
+    assert jobs_settings.DATABASE == "default"
+    assert jobs_settings.WORKER_TIMEOUT == 30
+    assert jobs_settings.DEFAULT_RESULT_TTL == timedelta(days=7)
+
+
+def test_settings__read_at_access_time():
+    with override_settings(DJANGO_JOBS_WORKER_TIMEOUT=12):
+        assert jobs_settings.WORKER_TIMEOUT == 12
+    assert jobs_settings.WORKER_TIMEOUT == 30
+
+
+def test_settings__invalid_value_names_the_setting():
+    with override_settings(DJANGO_JOBS_WORKER_TIMEOUT="soon"), pytest.raises(
+        ImproperlyConfigured, match="DJANGO_JOBS_WORKER_TIMEOUT must be a number"
+    ):
+        jobs_settings.WORKER_TIMEOUT
+
+
+def test_settings__unknown_attribute():
+    with pytest.raises(AttributeError, match="DJANGO_JOBS_NOPE"):
+        jobs_settings.NOPE
+
+
+def test_settings__ttl_accepts_seconds_and_none():
+    with override_settings(DJANGO_JOBS_DEFAULT_RESULT_TTL=60):
+        assert jobs_settings.DEFAULT_RESULT_TTL == timedelta(seconds=60)
+    with override_settings(DJANGO_JOBS_DEFAULT_RESULT_TTL=None):
+        assert jobs_settings.DEFAULT_RESULT_TTL is None
+
+
+def test_invalid_settings__lists_problems():
+    with override_settings(DJANGO_JOBS_INLINE="yes", DJANGO_JOBS_PREFETCH=-1):
+        names = {name for name, _ in invalid_settings()}
+    assert names == {"DJANGO_JOBS_INLINE", "DJANGO_JOBS_PREFETCH"}
+
+
+def test_unknown_settings__suggests_the_closest():
+    with override_settings(DJANGO_JOBS_WORKER_TIMOUT=5):
+        assert unknown_settings() == [("DJANGO_JOBS_WORKER_TIMOUT", "DJANGO_JOBS_WORKER_TIMEOUT")]
+
+
+def test_every_setting_has_a_doc():
+    for setting in SETTINGS.values():
+        assert setting.doc.endswith(".")
+        setting.validate(setting.default)  # defaults are valid

@@ -1,0 +1,92 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from django_jobs.exceptions import JobDefinitionError
+from django_jobs.schedules import Cron, due_ticks
+
+UTC = timezone.utc
+
+
+def minutely(t):
+    return t + timedelta(minutes=1)
+
+
+def test_cron__invalid_expression_names_it():
+    with pytest.raises(JobDefinitionError, match="not a valid cron expression") as info:
+        Cron("61 * * * *")
+    assert info.value.check_id == "django_jobs.E012"
+
+
+def test_cron__unknown_timezone():
+    with pytest.raises(JobDefinitionError, match="Mars/Olympus"):
+        Cron("* * * * *", timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("misfire", ["sometimes", -1, True, None])
+def test_cron__bad_misfire(misfire):
+    with pytest.raises(JobDefinitionError, match="misfire"):
+        Cron("* * * * *", misfire=misfire)
+
+
+def test_cron__naive_start_at_refused():
+    with pytest.raises(JobDefinitionError, match="start_at"):
+        Cron("* * * * *", start_at=datetime(2027, 1, 1))
+
+
+def test_cron__zero_max_runs_refused():
+    with pytest.raises(JobDefinitionError, match="max_runs"):
+        Cron("* * * * *", max_runs=0)
+
+
+def test_cron__next_after_uses_the_timezone():
+    cron = Cron("0 18 * * 1-5", timezone="Europe/Paris")
+    # Friday 2026-11-20 12:00 UTC -> 18:00 Paris (CET, UTC+1) = 17:00 UTC
+    tick = cron.next_after(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+    assert tick == datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+    # After that, the next weekday is Monday
+    assert cron.next_after(tick) == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
+
+
+def test_due_ticks__nothing_due():
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert due_ticks(start, start - timedelta(seconds=1), minutely, "all", 100) == ([], start)
+
+
+def test_due_ticks__all_runs_every_missed_tick():
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    ticks, nxt = due_ticks(start, start + timedelta(minutes=4, seconds=30), minutely, "all", 100)
+    assert len(ticks) == 5
+    assert nxt == start + timedelta(minutes=5)
+
+
+def test_due_ticks__all_is_capped():
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    ticks, _ = due_ticks(start, start + timedelta(hours=5), minutely, "all", 10)
+    assert len(ticks) == 10
+
+
+def test_due_ticks__once_collapses_to_the_latest():
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    ticks, _ = due_ticks(start, start + timedelta(minutes=10, seconds=5), minutely, "once", 100)
+    assert ticks == [start + timedelta(minutes=10)]
+
+
+def test_due_ticks__skip_drops_late_ticks():
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    ticks, nxt = due_ticks(start, start + timedelta(hours=3, seconds=61), lambda t: t + timedelta(hours=1), "skip", 100)
+    assert ticks == []
+    assert nxt == start + timedelta(hours=4)
+
+
+def test_due_ticks__skip_keeps_an_on_time_tick():
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    ticks, _ = due_ticks(start, start + timedelta(seconds=2), minutely, "skip", 100)
+    assert ticks == [start]
+
+
+def test_due_ticks__grace_seconds():
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    now = start + timedelta(minutes=5)
+    ticks, _ = due_ticks(start, now, minutely, 150, 100)
+    assert ticks == [start + timedelta(minutes=3), start + timedelta(minutes=4), start + timedelta(minutes=5)]
