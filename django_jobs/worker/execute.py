@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from django_jobs import signals
 from django_jobs.conf import jobs_settings
-from django_jobs.exceptions import JobResultError, JobTimeout
+from django_jobs.context import current_job
+from django_jobs.exceptions import JobCancelled, JobResultError, JobTimeout
 from django_jobs.logs import job_fields, log_event
 from django_jobs.models import Job, Outcome
 from django_jobs.registry import Definition, registry
@@ -92,6 +93,7 @@ class _RollBack(Exception):
 
 def run_attempt(job: Job, definition: Definition | None) -> Result:
     """Resolve, decode and run; never raises for anything the job itself does."""
+    token = current_job.set(job)
     try:
         if definition is None:
             raise Permanent(f"no worker process knows definition {job.name!r} version {job.version}")
@@ -100,6 +102,8 @@ def run_attempt(job: Job, definition: Definition | None) -> Result:
         check_result(definition, value)
     except (Exception, SystemExit, KeyboardInterrupt) as exc:  # job code may raise anything
         return failure(exc, definition)
+    finally:
+        current_job.reset(token)
     return Result(Outcome.SUCCEEDED, value=value)
 
 
@@ -165,14 +169,18 @@ def check_result(definition: Definition, value: Any) -> None:
 def failure(exc: BaseException, definition: Definition | None) -> Result:
     """Normalise an exception: outcome word, retryable or not, a readable message."""
     timed_out = isinstance(exc, JobTimeout)
+    cancelled = isinstance(exc, JobCancelled)
     retry_on: tuple[type[BaseException], ...] = definition.retry_on if definition else ()
-    retryable = not isinstance(exc, Permanent) and (timed_out or isinstance(exc, retry_on))
+    retryable = not isinstance(exc, (Permanent, JobCancelled)) and (
+        timed_out or isinstance(exc, retry_on)
+    )
+    outcome = Outcome.TIMEOUT if timed_out else Outcome.CANCELLED if cancelled else Outcome.FAILED
     if isinstance(exc, SystemExit):
         message = f"the job called exit({exc.code!r})"
     else:
         message = str(exc) or type(exc).__name__
     return Result(
-        Outcome.TIMEOUT if timed_out else Outcome.FAILED,
+        outcome,
         error=exc,
         error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
         message=message,

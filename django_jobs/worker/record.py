@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_jobs import signals
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import job_fields, log_event
-from django_jobs.models import DeadLetter, Job, JobAttempt
+from django_jobs.models import DeadLetter, Job, JobAttempt, Outcome
 from django_jobs.retry import retry_delay_seconds
 from django_jobs.states import State
 
@@ -82,6 +82,9 @@ def next_state(
         return {"state": State.SUCCEEDED, "result": result.value, "finished_at": now,
                 "expires_at": expires, "last_error": "", **released}, "job.succeeded"
     error = f"{result.error_type}: {result.message}" if result.error_type else result.message
+    if result.outcome == Outcome.CANCELLED:
+        return {"state": State.CANCELLED, "finished_at": now, "last_error": "cancelled",
+                "expires_at": expires, **released}, "job.cancelled"
     if result.retryable and definition is not None and job.attempts < job.max_attempts:
         delay = retry_delay_seconds(
             definition.backoff, definition.effective_retry_delay, job.attempts,
@@ -103,6 +106,10 @@ def _announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> 
     if event == "job.succeeded":
         log_event(event, **fields)
         signals.job_succeeded.send_robust(Job, job=job, result=result.value)
+        return
+    if event == "job.cancelled":
+        log_event(event, **fields)
+        signals.job_cancelled.send_robust(Job, job=job)
         return
     if event == "job.retried":
         log_event(event, logging.WARNING, **fields, retry_at=job.run_at.isoformat(), error=result.message)

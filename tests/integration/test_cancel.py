@@ -1,0 +1,39 @@
+import pytest
+
+from django_jobs.exceptions import InvalidTransition
+from django_jobs.models import Job
+from tests.testapp import jobs as defs
+
+pytestmark = pytest.mark.django_db
+
+
+def test_cancel__queued_at_once():
+    job = defs.add.enqueue(1, 1)
+    assert job.cancel() is True
+    job.refresh_from_db()
+    assert job.state == "cancelled" and job.finished_at is not None
+
+
+def test_cancel__running_is_requested():
+    job = defs.add.enqueue(1, 1)
+    Job.objects.filter(pk=job.pk).update(state="running")
+    job.refresh_from_db()
+    assert job.cancel() is False
+    job.refresh_from_db()
+    assert job.state == "running" and job.cancel_requested_at is not None
+
+
+@pytest.mark.parametrize("state", ["succeeded", "failed", "cancelled"])
+def test_cancel__finished_job_clear_error(state):
+    job = defs.add.enqueue(1, 1)
+    Job.objects.filter(pk=job.pk).update(state=state)
+    job.refresh_from_db()
+    with pytest.raises(InvalidTransition, match=f"already {state}"):
+        job.cancel()
+
+
+def test_cancel__stale_in_memory_state_is_rechecked():
+    job = defs.add.enqueue(1, 1)
+    Job.objects.filter(pk=job.pk).update(state="succeeded")
+    with pytest.raises(InvalidTransition):
+        job.cancel()  # job.state says queued, the row says succeeded

@@ -1,0 +1,128 @@
+"""PostgreSQL specifics: NOTIFY per queue per transaction, the indexes, storage parameters."""
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+
+from tests.testapp import jobs as defs
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def listener():
+    params = connection.get_connection_params()
+    conn = psycopg.connect(
+        dbname=params.get("dbname") or connection.settings_dict["NAME"],
+        user=params.get("user"), host=params.get("host"), port=params.get("port"), autocommit=True,
+    )
+    conn.execute("LISTEN django_jobs")
+    yield conn
+    conn.close()
+
+
+def received(conn):
+    return sorted(n.payload for n in conn.notifies(timeout=0.3))
+
+
+def test_notify__one_per_queue_per_transaction(listener):
+    with transaction.atomic():
+        for _ in range(5):
+            defs.add.enqueue(1, 1)
+        defs.send_email.enqueue("a@x")
+        defs.add.enqueue_many([[1, 1], [2, 2]])
+    assert received(listener) == ["default", "mail"]
+
+
+def test_notify__statements_sent_once_per_queue(listener):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        for _ in range(5):
+            defs.add.enqueue(1, 1)
+    assert sum("pg_notify" in q["sql"] for q in captured.captured_queries) == 1
+
+
+def test_notify__each_autocommit_enqueue_notifies(listener):
+    defs.add.enqueue(1, 1)
+    defs.add.enqueue(1, 1)
+    assert received(listener) == ["default", "default"]
+
+
+def test_notify__none_after_rollback(listener):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        defs.add.enqueue(1, 1)
+        raise RuntimeError("abort")
+    assert received(listener) == []
+
+
+def test_notify__sent_again_after_a_rolled_back_savepoint(listener):
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            defs.add.enqueue(1, 1)
+            raise RuntimeError("inner")
+        defs.add.enqueue(1, 1)
+    assert received(listener) == ["default"]
+
+
+def test_notify__delivered_at_commit_not_before(listener):
+    with transaction.atomic():
+        defs.add.enqueue(1, 1)
+        assert received(listener) == []
+    assert received(listener) == ["default"]
+
+
+def test_notify__scheduled_jobs_do_not_wake_workers(listener):
+    defs.add.using(delay=3600).enqueue(1, 1)
+    assert received(listener) == []
+
+
+def index_definitions():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'django_jobs_job'")
+        return dict(cursor.fetchall())
+
+
+def test_indexes__claim_index_is_partial_on_queued():
+    definition = index_definitions()["dj_job_claim"]
+    assert "(queue, priority DESC, run_at, id)" in definition
+    assert "WHERE ((state)::text = 'queued'::text)" in definition
+
+
+def test_indexes__active_key_unique_partial():
+    definition = index_definitions()["dj_job_active_key"]
+    assert definition.startswith("CREATE UNIQUE INDEX")
+    assert "key IS NOT NULL" in definition and "'running'" in definition
+
+
+def test_indexes__heartbeat_and_progress_in_no_index():
+    for name, definition in index_definitions().items():
+        columns_part = definition.split(" USING ")[1].split(" WHERE ")[0]
+        for hot in ("heartbeat_at", "progress", "lease_expires_at", "meta"):
+            assert hot not in columns_part, f"{name} indexes {hot}"
+
+
+def test_storage__autovacuum_parameters_set():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'django_jobs_job'")
+        options = cursor.fetchone()[0]
+    assert "autovacuum_vacuum_scale_factor=0.01" in options
+    assert "fillfactor=85" in options
+
+
+def test_claim_index__used_by_the_ready_jobs_query():
+    """The query shape of a claim uses the partial claim index, even with many finished rows."""
+    from django_jobs.models import Job
+
+    Job.objects.bulk_create(
+        [Job(name="x", queue="default", state="succeeded") for _ in range(3000)]
+        + [Job(name="x", queue="default") for _ in range(20)]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE django_jobs_job")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM django_jobs_job WHERE state = 'queued' AND queue = 'default' "
+            "ORDER BY priority DESC, run_at, id LIMIT 10 FOR UPDATE SKIP LOCKED"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "dj_job_claim" in plan, plan
