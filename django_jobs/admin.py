@@ -26,7 +26,15 @@ class JobAttemptInline(admin.TabularInline):
     model = JobAttempt
     extra = 0
     can_delete = False
-    fields = ("number", "outcome", "worker", "started_at", "finished_at", "error_type", "error_message")
+    fields = (
+        "number",
+        "outcome",
+        "worker",
+        "started_at",
+        "finished_at",
+        "error_type",
+        "error_message",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -35,7 +43,17 @@ class JobAttemptInline(admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ("id", "name", "version", "queue", "state", "priority", "attempts", "run_at", "finished_at")
+    list_display = (
+        "id",
+        "name",
+        "version",
+        "queue",
+        "state",
+        "priority",
+        "attempts",
+        "run_at",
+        "finished_at",
+    )
     list_filter = ("state", "queue")
     search_fields = ("=id", "=key", "name")
     inlines = [JobAttemptInline]
@@ -59,7 +77,14 @@ class ScheduleAdmin(ReadOnlyAdmin):
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ("name", "paused", "max_concurrent", "rate_numerator", "rate_denominator", "rate_period")
+    list_display = (
+        "name",
+        "paused",
+        "max_concurrent",
+        "rate_numerator",
+        "rate_denominator",
+        "rate_period",
+    )
     exclude = ("rate_allowance", "rate_checked_at")
 
 

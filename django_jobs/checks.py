@@ -30,20 +30,31 @@ SUPPORTED_VENDORS = ("postgresql", "sqlite", "mysql")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     messages: list[Any] = []
     for name, problem in invalid_settings():
-        messages.append(Error(
-            f"{name} {problem}.", hint=f"{SETTINGS[name[len(PREFIX):]].doc} ({DOCS})",
-            id="django_jobs.E001",
-        ))
+        messages.append(
+            Error(
+                f"{name} {problem}.",
+                hint=f"{SETTINGS[name[len(PREFIX) :]].doc} ({DOCS})",
+                id="django_jobs.E001",
+            )
+        )
     for name, close in unknown_settings():
         hint = f"Did you mean {close}?" if close else "Remove it, or check the list of settings."
-        messages.append(Warning(f"{name} is not a django_jobs setting.", hint=f"{hint} ({DOCS})",
-                                id="django_jobs.W001"))
+        messages.append(
+            Warning(
+                f"{name} is not a django_jobs setting.",
+                hint=f"{hint} ({DOCS})",
+                id="django_jobs.W001",
+            )
+        )
     if getattr(settings, PREFIX + "INLINE", False) is True and not settings.DEBUG:
-        messages.append(Warning(
-            f"{PREFIX}INLINE is on while DEBUG is off: every enqueue runs its job inside the "
-            "request.", hint=f"Inline mode is meant for tests; turn it off in production ({DOCS})",
-            id="django_jobs.W002",
-        ))
+        messages.append(
+            Warning(
+                f"{PREFIX}INLINE is on while DEBUG is off: every enqueue runs its job inside the "
+                "request.",
+                hint=f"Inline mode is meant for tests; turn it off in production ({DOCS})",
+                id="django_jobs.W002",
+            )
+        )
     return messages
 
 
@@ -53,22 +64,32 @@ def check_database(app_configs: Any = None, databases: Any = None, **kwargs: Any
     if not isinstance(alias, str):
         return []  # E001 reports it
     if alias not in settings.DATABASES:
-        return [Error(
-            f"{PREFIX}DATABASE is {alias!r}, which is not in DATABASES.",
-            hint=f"Use one of: {', '.join(settings.DATABASES)} ({DOCS})", id="django_jobs.E002",
-        )]
+        return [
+            Error(
+                f"{PREFIX}DATABASE is {alias!r}, which is not in DATABASES.",
+                hint=f"Use one of: {', '.join(settings.DATABASES)} ({DOCS})",
+                id="django_jobs.E002",
+            )
+        ]
     connection = connections[alias]
     if connection.vendor not in SUPPORTED_VENDORS:
-        return [Error(
-            f"The jobs database {alias!r} is {connection.vendor}, which django_jobs does not support.",
-            hint=f"Use PostgreSQL, SQLite or MySQL/MariaDB ({DOCS})", id="django_jobs.E004",
-        )]
+        return [
+            Error(
+                f"The jobs database {alias!r} is {connection.vendor}, "
+                "which django_jobs does not support.",
+                hint=f"Use PostgreSQL, SQLite or MySQL/MariaDB ({DOCS})",
+                id="django_jobs.E004",
+            )
+        ]
     if connection.vendor == "postgresql" and not _is_psycopg3(connection):
-        return [Warning(
-            f"The jobs database {alias!r} uses psycopg2: workers cannot LISTEN and will only poll.",
-            hint=f"pip install 'django-jobs[postgres]' (psycopg 3) for instant pickup ({DOCS})",
-            id="django_jobs.W003",
-        )]
+        return [
+            Warning(
+                f"The jobs database {alias!r} uses psycopg2: "
+                "workers cannot LISTEN and will only poll.",
+                hint=f"pip install 'django-jobs[postgres]' (psycopg 3) for instant pickup ({DOCS})",
+                id="django_jobs.W003",
+            )
+        ]
     return []
 
 
@@ -81,7 +102,11 @@ def _is_psycopg3(connection: Any) -> bool:
 @register(Tags.compatibility)
 def check_definitions(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return [
-        Error(f"{module}: {exc}", hint=f"Fix the definition; runjobs will not start until then ({DOCS})",
-              obj=module, id=exc.check_id)
+        Error(
+            f"{module}: {exc}",
+            hint=f"Fix the definition; runjobs will not start until then ({DOCS})",
+            obj=module,
+            id=exc.check_id,
+        )
         for module, exc in registry.errors
     ]

@@ -73,38 +73,89 @@ SETTINGS: dict[str, Setting] = {
     for s in [
         Setting("DATABASE", "default", "Database alias that holds the jobs tables.", _text),
         Setting("DEFAULT_QUEUE", "default", "Queue of definitions that name none.", _text),
-        Setting("DEFAULT_MAX_RETRIES", 3, "Retries of definitions that set no max_retries.",
-                _number(0, integer=True)),
-        Setting("DEFAULT_RETRY_DELAY", 10, "Base retry delay (seconds) of definitions that set "
-                "none.", _number(0, allow_none=True)),
-        Setting("DEFAULT_MAX_RETRY_DELAY", 3600, "Cap (seconds) on a computed retry delay.",
-                _number(0)),
-        Setting("DEFAULT_RESULT_TTL", timedelta(days=7), "How long finished jobs are kept "
-                "(None: forever).", _ttl),
+        Setting(
+            "DEFAULT_MAX_RETRIES",
+            3,
+            "Retries of definitions that set no max_retries.",
+            _number(0, integer=True),
+        ),
+        Setting(
+            "DEFAULT_RETRY_DELAY",
+            10,
+            "Base retry delay (seconds) of definitions that set none.",
+            _number(0, allow_none=True),
+        ),
+        Setting(
+            "DEFAULT_MAX_RETRY_DELAY", 3600, "Cap (seconds) on a computed retry delay.", _number(0)
+        ),
+        Setting(
+            "DEFAULT_RESULT_TTL",
+            timedelta(days=7),
+            "How long finished jobs are kept (None: forever).",
+            _ttl,
+        ),
         Setting("INLINE", False, "Test mode: enqueue runs the job at once, in-process.", _boolean),
-        Setting("WORKER_TIMEOUT", 30, "Seconds without a heartbeat after which a worker is "
-                "declared dead and its jobs rescued.", _number(1)),
+        Setting(
+            "WORKER_TIMEOUT",
+            30,
+            "Seconds without a heartbeat after which a worker is "
+            "declared dead and its jobs rescued.",
+            _number(1),
+        ),
         Setting("HEARTBEAT_INTERVAL", 5, "Seconds between worker heartbeats.", _number(0.1)),
-        Setting("IDLE_INTERVAL", 1.0, "Seconds an idle worker waits before polling again "
-                "(jittered).", _number(0.01)),
-        Setting("USE_LISTEN_NOTIFY", True, "Use PostgreSQL LISTEN/NOTIFY for wake-ups (turn "
-                "off behind PgBouncer in transaction mode).", _boolean),
-        Setting("NOTIFY_CHANNEL", "django_jobs", "PostgreSQL channel for enqueue wake-ups.",
-                _text),
-        Setting("SHUTDOWN_GRACE", 30, "Seconds running jobs get to finish after SIGTERM.",
-                _number(0)),
-        Setting("TIMEOUT_GRACE", 5, "Seconds a job gets after its soft timeout before it is "
-                "stopped hard.", _number(0)),
-        Setting("CANCEL_GRACE", 10, "Seconds a cancelled running job gets before it is stopped "
-                "hard.", _number(0)),
-        Setting("MISFIRE_MAX_RUNS", 100, "Cap on catch-up runs of a cron schedule with "
-                "misfire='all'.", _number(1, integer=True)),
-        Setting("PREFETCH", 2, "Jobs a worker process claims beyond its free slots.",
-                _number(0, integer=True)),
-        Setting("MAINTENANCE_INTERVAL", 5, "Seconds between maintenance runs (rescue, stalled, "
-                "prune) in a worker.", _number(0.1)),
-        Setting("PRUNE_BATCH_SIZE", 1000, "Finished jobs deleted per prune statement.",
-                _number(1, integer=True)),
+        Setting(
+            "IDLE_INTERVAL",
+            1.0,
+            "Seconds an idle worker waits before polling again (jittered).",
+            _number(0.01),
+        ),
+        Setting(
+            "USE_LISTEN_NOTIFY",
+            True,
+            "Use PostgreSQL LISTEN/NOTIFY for wake-ups (turn "
+            "off behind PgBouncer in transaction mode).",
+            _boolean,
+        ),
+        Setting("NOTIFY_CHANNEL", "django_jobs", "PostgreSQL channel for enqueue wake-ups.", _text),
+        Setting(
+            "SHUTDOWN_GRACE", 30, "Seconds running jobs get to finish after SIGTERM.", _number(0)
+        ),
+        Setting(
+            "TIMEOUT_GRACE",
+            5,
+            "Seconds a job gets after its soft timeout before it is stopped hard.",
+            _number(0),
+        ),
+        Setting(
+            "CANCEL_GRACE",
+            10,
+            "Seconds a cancelled running job gets before it is stopped hard.",
+            _number(0),
+        ),
+        Setting(
+            "MISFIRE_MAX_RUNS",
+            100,
+            "Cap on catch-up runs of a cron schedule with misfire='all'.",
+            _number(1, integer=True),
+        ),
+        Setting(
+            "PREFETCH",
+            2,
+            "Jobs a worker process claims beyond its free slots.",
+            _number(0, integer=True),
+        ),
+        Setting(
+            "MAINTENANCE_INTERVAL",
+            5,
+            "Seconds between maintenance runs (rescue, stalled, prune) in a worker.",
+            _number(0.1),
+        ),
+        Setting(
+            "PRUNE_BATCH_SIZE",
+            1000,
+            "Finished jobs deleted per prune statement.",
+            _number(1, integer=True),
+        ),
     ]
 }
 

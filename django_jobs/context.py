@@ -18,7 +18,9 @@ from django_jobs.exceptions import JobCancelled
 if TYPE_CHECKING:
     from django_jobs.models import Job
 
-current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar("django_jobs_job", default=None)
+current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar(
+    "django_jobs_job", default=None
+)
 
 
 def heartbeat(progress: float | None = None, meta: dict[str, Any] | None = None) -> None:
@@ -32,8 +34,11 @@ def heartbeat(progress: float | None = None, meta: dict[str, Any] | None = None)
     job = current_job.get()
     if job is None:
         return
-    if progress is not None and (isinstance(progress, bool) or not isinstance(progress, (int, float))
-                                 or not 0 <= progress <= 1):
+    if progress is not None and (
+        isinstance(progress, bool)
+        or not isinstance(progress, (int, float))
+        or not 0 <= progress <= 1
+    ):
         raise ValueError(f"heartbeat(progress=...) must be a number from 0 to 1, got {progress!r}")
     now = timezone.now()
     fields: dict[str, Any] = {"heartbeat_at": now}

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from django_jobs import db, options as opt, signals
+from django_jobs import db, signals
+from django_jobs import options as opt
 from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import DuplicateJob, JobsError, describe
 from django_jobs.models import Job, Queue
@@ -74,7 +75,10 @@ def _check_text(option: str, value: Any, limit: int = 255) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value or len(value) > limit:
-        raise _bad(option, f"must be a non-empty string of at most {limit} characters, got {describe(value)}")
+        raise _bad(
+            option,
+            f"must be a non-empty string of at most {limit} characters, got {describe(value)}",
+        )
     return value
 
 
@@ -97,7 +101,9 @@ _CHECKS: dict[str, Any] = {
     "group_key": _check_text,
     "meta": _check_with(opt.json_problem),
     "on_conflict": _check_with(
-        lambda v: None if v in ON_CONFLICT else f"must be one of {', '.join(ON_CONFLICT)}, got {v!r}"
+        lambda v: (
+            None if v in ON_CONFLICT else f"must be one of {', '.join(ON_CONFLICT)}, got {v!r}"
+        )
     ),
 }
 
@@ -134,12 +140,16 @@ class EnqueueRequest:
     def enqueue(self, *args: Any, **kwargs: Any) -> Job:
         return self._enqueue([(args, kwargs)], [self.options.key])[0]
 
-    def enqueue_many(self, items: Iterable[Any], *, keys: Iterable[str | None] | None = None) -> list[Job]:
+    def enqueue_many(
+        self, items: Iterable[Any], *, keys: Iterable[str | None] | None = None
+    ) -> list[Job]:
         calls = [_as_call(self.definition, i, item) for i, item in enumerate(items)]
         key_list = _keys_for(calls, keys, self.options.key)
         return self._enqueue(calls, key_list) if calls else []
 
-    def _enqueue(self, calls: list[tuple[Sequence[Any], dict[str, Any]]], keys: list[str | None]) -> list[Job]:
+    def _enqueue(
+        self, calls: list[tuple[Sequence[Any], dict[str, Any]]], keys: list[str | None]
+    ) -> list[Job]:
         jobs = [self._build(args, kwargs, key) for (args, kwargs), key in zip(calls, keys)]
         alias = jobs_settings.DATABASE
         result = write_jobs(jobs, alias, self.options.on_conflict)
@@ -153,11 +163,19 @@ class EnqueueRequest:
         run_at = o.run_at or (now + o.delay if o.delay else now)
         meta = {**d.meta, **(o.meta or {})}
         job = Job(
-            name=d.name, version=d.version, queue=o.queue or d.queue_name,
+            name=d.name,
+            version=d.version,
+            queue=o.queue or d.queue_name,
             state=State.SCHEDULED if run_at > now else State.QUEUED,
             priority=d.priority if o.priority is None else o.priority,
-            args=list(args), kwargs=dict(kwargs), meta=meta, key=key, group_key=o.group_key,
-            run_at=run_at, created_at=now, max_attempts=d.max_attempts,
+            args=list(args),
+            kwargs=dict(kwargs),
+            meta=meta,
+            key=key,
+            group_key=o.group_key,
+            run_at=run_at,
+            created_at=now,
+            max_attempts=d.max_attempts,
         )
         job._json_args, job._json_kwargs = args_json, kwargs_json  # type: ignore[attr-defined]
         return job
@@ -174,7 +192,9 @@ def _as_call(definition: Definition, index: int, item: Any) -> tuple[Sequence[An
     )
 
 
-def _keys_for(calls: list[Any], keys: Iterable[str | None] | None, shared: str | None) -> list[str | None]:
+def _keys_for(
+    calls: list[Any], keys: Iterable[str | None] | None, shared: str | None
+) -> list[str | None]:
     if keys is None:
         if shared is not None and len(calls) > 1:
             raise _bad("key", "applies to one job; give enqueue_many(..., keys=[...]) instead")
@@ -185,12 +205,16 @@ def _keys_for(calls: list[Any], keys: Iterable[str | None] | None, shared: str |
     return key_list
 
 
-def check_arguments(definition: Definition, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[str, str]:
+def check_arguments(
+    definition: Definition, args: Sequence[Any], kwargs: dict[str, Any]
+) -> tuple[str, str]:
     """Bind to the function's signature and serialise as JSON; ``TypeError`` names the culprit."""
     try:
         definition.signature.bind(*args, **kwargs)
     except TypeError as exc:
-        raise TypeError(f"arguments for {definition.name} do not match its signature: {exc}") from None
+        raise TypeError(
+            f"arguments for {definition.name} do not match its signature: {exc}"
+        ) from None
     try:
         return json.dumps(list(args), allow_nan=False), json.dumps(kwargs, allow_nan=False)
     except (TypeError, ValueError):
@@ -247,7 +271,10 @@ def write_jobs(jobs: list[Job], alias: str, on_conflict: str) -> list[Job]:
         result = jobs
         if len(inserted) < len(jobs):
             result = _resolve_conflicts(jobs, inserted, alias, on_conflict, ops)
-        ops.notify(connection, sorted({j.queue for j in jobs if j.id in inserted and j.state == State.QUEUED}))
+        ops.notify(
+            connection,
+            sorted({j.queue for j in jobs if j.id in inserted and j.state == State.QUEUED}),
+        )
     for job in jobs:
         job._state.adding, job._state.db = False, alias
         job._inserted = job.id in inserted  # type: ignore[attr-defined]
@@ -261,7 +288,8 @@ def _nothing() -> Iterator[None]:
 
 def _cancel_waiting(keys: list[str], alias: str) -> None:
     Job.objects.using(alias).filter(key__in=keys, state__in=[State.QUEUED, State.SCHEDULED]).update(
-        state=State.CANCELLED, finished_at=timezone.now(),
+        state=State.CANCELLED,
+        finished_at=timezone.now(),
         last_error="replaced by a newer job with the same key",
     )
 
@@ -280,7 +308,9 @@ def _resolve_conflicts(
         lost = [j for j in jobs if j.id not in inserted and j.key not in holders]
         if not lost:
             break
-        found = Job.objects.using(alias).filter(key__in={j.key for j in lost}, state__in=ACTIVE_STATES)
+        found = Job.objects.using(alias).filter(
+            key__in={j.key for j in lost}, state__in=ACTIVE_STATES
+        )
         holders.update({j.key: j for j in found})
         retry = [j for j in lost if j.key not in holders]
         if retry:
@@ -301,9 +331,11 @@ def after_enqueue(jobs: list[Job], alias: str) -> None:
     """Send ``job_enqueued`` after commit; in inline mode, run the new jobs at once."""
     fresh = [j for j in jobs if getattr(j, "_inserted", False)]
     if signals.job_enqueued.has_listeners(Job):
+
         def send() -> None:
             for job in fresh:
                 signals.job_enqueued.send_robust(Job, job=job)
+
         transaction.on_commit(send, using=alias)
     if jobs_settings.INLINE and fresh:
         from django_jobs.testing import run_inline

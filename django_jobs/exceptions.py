@@ -69,7 +69,10 @@ class JobTimeout(JobsError):
 
 
 class JobCancelled(JobsError):
-    """Raised inside a running job (at ``heartbeat()`` or the next ``await``) when it is cancelled."""
+    """Raised inside a running job when it is cancelled.
+
+    Sync jobs meet it at ``heartbeat()``, async jobs at their next ``await``.
+    """
 
 
 class JobResultError(JobsError, TypeError):

@@ -26,7 +26,9 @@ def move(job: Job, target: str, *, claim_token: uuid.UUID | None = None, **field
     Returns ``False`` (and writes nothing) when the row is no longer in a source state of
     ``target`` or, with ``claim_token``, no longer holds that token.
     """
-    query = Job.objects.using(jobs_settings.DATABASE).filter(pk=job.pk, state__in=states.sources(target))
+    query = Job.objects.using(jobs_settings.DATABASE).filter(
+        pk=job.pk, state__in=states.sources(target)
+    )
     if claim_token is not None:
         query = query.filter(claim_token=claim_token)
     changed = query.update(state=target, **fields) == 1
@@ -53,8 +55,10 @@ def cancel_job(job: Job) -> bool:
                 )
                 return True
         elif job.state == State.RUNNING:
-            asked = Job.objects.using(alias).filter(pk=job.pk, state=State.RUNNING).update(
-                cancel_requested_at=now
+            asked = (
+                Job.objects.using(alias)
+                .filter(pk=job.pk, state=State.RUNNING)
+                .update(cancel_requested_at=now)
             )
             if asked:
                 job.cancel_requested_at = now

@@ -29,5 +29,10 @@ def _fmt(value: Any) -> str:
 
 
 def job_fields(job: Any) -> dict[str, Any]:
-    return {"job": job.pk, "name": job.name, "version": job.version, "queue": job.queue,
-            "attempt": job.attempts}
+    return {
+        "job": job.pk,
+        "name": job.name,
+        "version": job.version,
+        "queue": job.queue,
+        "attempt": job.attempts,
+    }

@@ -21,10 +21,14 @@ PRIORITY_RANGE = (-100, 100)
 
 
 def fail(name: str, option: str, problem: str, check_id: str = "django_jobs.E010") -> None:
-    raise JobDefinitionError(f"job definition {name!r}: option {option!r} {problem}", check_id=check_id)
+    raise JobDefinitionError(
+        f"job definition {name!r}: option {option!r} {problem}", check_id=check_id
+    )
 
 
-def seconds(name: str, option: str, value: Any, *, allow_zero: bool, allow_none: bool = True) -> float | None:
+def seconds(
+    name: str, option: str, value: Any, *, allow_zero: bool, allow_none: bool = True
+) -> float | None:
     """A number of seconds from an int, float or timedelta; ``None`` passes when allowed."""
     if value is None and allow_none:
         return None
@@ -38,7 +42,9 @@ def seconds(name: str, option: str, value: Any, *, allow_zero: bool, allow_none:
     return float(value)
 
 
-def count(name: str, option: str, value: Any, *, minimum: int, allow_none: bool = False) -> int | None:
+def count(
+    name: str, option: str, value: Any, *, minimum: int, allow_none: bool = False
+) -> int | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -138,5 +144,10 @@ def cron(name: str, value: Any) -> Cron | None:
             return Cron(value)
         except JobDefinitionError as exc:
             fail(name, "cron", str(exc), check_id="django_jobs.E012")
-    fail(name, "cron", f"must be a cron string or a Cron(...), got {value!r}", check_id="django_jobs.E012")
+    fail(
+        name,
+        "cron",
+        f"must be a cron string or a Cron(...), got {value!r}",
+        check_id="django_jobs.E012",
+    )
     return None

@@ -86,7 +86,8 @@ class Definition:
     @property
     def effective_max_retry_delay(self) -> float:
         return (
-            jobs_settings.DEFAULT_MAX_RETRY_DELAY if self.max_retry_delay is None
+            jobs_settings.DEFAULT_MAX_RETRY_DELAY
+            if self.max_retry_delay is None
             else self.max_retry_delay
         )
 
@@ -119,12 +120,16 @@ class Definition:
         """Enqueue one job with these arguments; returns the ``Job`` row."""
         return self.using().enqueue(*args, **kwargs)
 
-    def enqueue_many(self, items: Iterable[Any], *, keys: Iterable[str | None] | None = None) -> list[Job]:
+    def enqueue_many(
+        self, items: Iterable[Any], *, keys: Iterable[str | None] | None = None
+    ) -> list[Job]:
         """Enqueue one job per item (a dict of keyword arguments, or a list of positional ones)."""
         return self.using().enqueue_many(items, keys=keys)
 
 
-def _validated(name: str, version: Any, func: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+def _validated(
+    name: str, version: Any, func: Callable[..., Any], options: dict[str, Any]
+) -> dict[str, Any]:
     """Check every option; return them normalised (seconds as floats, enums, tuples)."""
     out: dict[str, Any] = {}
     opt.count(name, "version", version, minimum=1)
@@ -141,7 +146,9 @@ def _validated(name: str, version: Any, func: Callable[..., Any], options: dict[
         "timeout": lambda v: opt.seconds(name, "timeout", v, allow_zero=False),
         "dead_letter": lambda v: opt.flag(name, "dead_letter", v),
         "heartbeat_timeout": lambda v: opt.seconds(name, "heartbeat_timeout", v, allow_zero=False),
-        "max_concurrent": lambda v: opt.count(name, "max_concurrent", v, minimum=1, allow_none=True),
+        "max_concurrent": lambda v: opt.count(
+            name, "max_concurrent", v, minimum=1, allow_none=True
+        ),
         "max_running": lambda v: opt.count(name, "max_running", v, minimum=1, allow_none=True),
         "on_shutdown": lambda v: opt.on_shutdown(name, v),
         "result_ttl": lambda v: _ttl(name, v),
@@ -170,13 +177,19 @@ def _check_combinations(name: str, func: Callable[..., Any], out: dict[str, Any]
         opt.fail(name, "cron", "and 'interval' cannot both be set", check_id="django_jobs.E012")
     if out.get("cron") is not None or out.get("interval") is not None:
         required = [
-            p.name for p in inspect.signature(func).parameters.values()
-            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            p.name
+            for p in inspect.signature(func).parameters.values()
+            if p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
         if required:
-            opt.fail(name, "cron" if out.get("cron") else "interval",
-                     f"needs a function without required arguments; {func.__name__} requires "
-                     f"{', '.join(required)}", check_id="django_jobs.E012")
+            opt.fail(
+                name,
+                "cron" if out.get("cron") else "interval",
+                f"needs a function without required arguments; {func.__name__} requires "
+                f"{', '.join(required)}",
+                check_id="django_jobs.E012",
+            )
     if out.get("atomic") and inspect.iscoroutinefunction(func):
         opt.fail(name, "atomic", "is only available for sync (def) functions, not async def")
 
@@ -240,15 +253,25 @@ def _where(func: Callable[..., Any]) -> str:
 
 def _same_source(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
     code_a, code_b = getattr(a, "__code__", None), getattr(b, "__code__", None)
-    return bool(code_a and code_b and code_a.co_filename == code_b.co_filename
-                and code_a.co_firstlineno == code_b.co_firstlineno)
+    return bool(
+        code_a
+        and code_b
+        and code_a.co_filename == code_b.co_filename
+        and code_a.co_firstlineno == code_b.co_firstlineno
+    )
 
 
 registry = Registry()
 
 
-def job(func: Callable[..., Any] | None = None, /, *, name: str | None = None, version: int = 1,
-        **options: Any) -> Any:
+def job(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    version: int = 1,
+    **options: Any,
+) -> Any:
     """Register a function as a job definition: ``@job`` or ``@job(queue="reports", ...)``.
 
     Every option is checked here, at import; a bad one raises ``JobDefinitionError`` naming
@@ -304,18 +327,32 @@ def _recurring_definition(cls: type[RecurringJob]) -> Definition:
     interval = opt.seconds(def_name, "interval", cls.interval, allow_zero=True, allow_none=False)
     max_failures = opt.count(def_name, "max_retries", cls.max_retries, minimum=0)
     timeout = opt.seconds(def_name, "timeout", cls.timeout, allow_zero=True, allow_none=False)
-    clean = _validated(def_name, cls.version, cls.run, {"queue": cls.queue, "priority": cls.priority})
+    clean = _validated(
+        def_name, cls.version, cls.run, {"queue": cls.queue, "priority": cls.priority}
+    )
     if inspect.iscoroutinefunction(cls.run):
+
         async def run_async() -> Any:
             return await cls().run()
+
         runner: Callable[..., Any] = run_async
     else:
+
         def run_sync() -> Any:
             return cls().run()
+
         runner = run_sync
     runner.__module__, runner.__qualname__ = cls.__module__, cls.__qualname__
     return Definition(
-        name=def_name, version=cls.version, func=runner, kind="recurring", max_retries=0,
-        retry_delay=None, timeout=timeout or None, interval=interval,
-        cron=None, max_failures=max_failures or None, **clean,
+        name=def_name,
+        version=cls.version,
+        func=runner,
+        kind="recurring",
+        max_retries=0,
+        retry_delay=None,
+        timeout=timeout or None,
+        interval=interval,
+        cron=None,
+        max_failures=max_failures or None,
+        **clean,
     )

@@ -11,7 +11,8 @@ Misfire policies decide what happens to ticks missed while no worker ran:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,7 @@ from django_jobs.exceptions import JobDefinitionError
 MISFIRE_WORDS = ("all", "skip", "once")
 #: How late a tick may be and still count as on time under ``misfire="skip"``.
 ON_TIME = timedelta(seconds=60)
+MISFIRE_RULE = f"misfire must be one of {', '.join(MISFIRE_WORDS)} or seconds of grace"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class Cron:
     def __post_init__(self) -> None:
         problem = cron_problem(self)
         if problem:
-            raise JobDefinitionError(f"Cron({self.expression!r}): {problem}", check_id="django_jobs.E012")
+            raise JobDefinitionError(
+                f"Cron({self.expression!r}): {problem}", check_id="django_jobs.E012"
+            )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -68,7 +72,9 @@ def cron_problem(cron: Cron) -> str | None:
         return misfire_problem
     for option in ("max_runs", "max_failures"):
         value = getattr(cron, option)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
             return f"{option} must be a positive integer or None, got {value!r}"
     if cron.start_at is not None and (
         not isinstance(cron.start_at, datetime) or cron.start_at.tzinfo is None
@@ -79,11 +85,9 @@ def cron_problem(cron: Cron) -> str | None:
 
 def check_misfire(misfire: Any) -> str | None:
     if isinstance(misfire, str):
-        return None if misfire in MISFIRE_WORDS else (
-            f"misfire must be one of {', '.join(MISFIRE_WORDS)} or seconds of grace, got {misfire!r}"
-        )
+        return None if misfire in MISFIRE_WORDS else (MISFIRE_RULE + f", got {misfire!r}")
     if isinstance(misfire, bool) or not isinstance(misfire, (int, float)) or misfire < 0:
-        return f"misfire must be one of {', '.join(MISFIRE_WORDS)} or seconds of grace, got {misfire!r}"
+        return MISFIRE_RULE + f", got {misfire!r}"
     return None
 
 

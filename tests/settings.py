@@ -85,7 +85,10 @@ elif DB_KIND == "sqlite":
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.path.join(_dir, "main.sqlite3"),
             "TEST": {"NAME": os.path.join(_dir, "test.sqlite3")},
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
         }
     }
 else:

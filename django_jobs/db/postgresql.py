@@ -15,11 +15,24 @@ from django_jobs.models import Job
 
 # (field name, array type). JSON travels as text and is cast once in the SELECT.
 _INSERT_COLUMNS = (
-    ("id", "uuid"), ("name", "text"), ("version", "int"), ("queue", "text"), ("state", "text"),
-    ("priority", "int"), ("args", "text"), ("kwargs", "text"), ("meta", "text"), ("key", "text"),
-    ("group_key", "text"), ("run_at", "timestamptz"), ("created_at", "timestamptz"),
-    ("attempts", "int"), ("max_attempts", "int"), ("last_error", "text"),
-    ("scheduled_for", "timestamptz"), ("resubmitted_from", "uuid"),
+    ("id", "uuid"),
+    ("name", "text"),
+    ("version", "int"),
+    ("queue", "text"),
+    ("state", "text"),
+    ("priority", "int"),
+    ("args", "text"),
+    ("kwargs", "text"),
+    ("meta", "text"),
+    ("key", "text"),
+    ("group_key", "text"),
+    ("run_at", "timestamptz"),
+    ("created_at", "timestamptz"),
+    ("attempts", "int"),
+    ("max_attempts", "int"),
+    ("last_error", "text"),
+    ("scheduled_for", "timestamptz"),
+    ("resubmitted_from", "uuid"),
 )
 _JSON = {"args", "kwargs", "meta"}
 #: The Job fields an enqueue writes; every other column takes its NULL.
@@ -30,8 +43,9 @@ INSERT_FIELDS = tuple(name for name, _ in _INSERT_COLUMNS)
 def _insert_sql(returning: bool) -> str:
     columns = [Job._meta.get_field(name).column for name, _ in _INSERT_COLUMNS]
     arrays = ", ".join(f"%s::{kind}[]" for _, kind in _INSERT_COLUMNS)
-    select = ", ".join(f"t.{c}::jsonb" if n in _JSON else f"t.{c}"
-                       for c, (n, _) in zip(columns, _INSERT_COLUMNS))
+    select = ", ".join(
+        f"t.{c}::jsonb" if n in _JSON else f"t.{c}" for c, (n, _) in zip(columns, _INSERT_COLUMNS)
+    )
     sql = (
         f'INSERT INTO "{Job._meta.db_table}" ({", ".join(columns)}) '
         f"SELECT {select} FROM unnest({arrays}) AS t({', '.join(columns)})"
@@ -51,8 +65,9 @@ def insert_jobs(
     params = []
     for name, _ in _INSERT_COLUMNS:
         if name in _JSON:
-            params.append([getattr(j, "_json_" + name, None) or json.dumps(getattr(j, name))
-                           for j in jobs])
+            params.append(
+                [getattr(j, "_json_" + name, None) or json.dumps(getattr(j, name)) for j in jobs]
+            )
         else:
             params.append([getattr(j, name) for j in jobs])
     with connection.cursor() as cursor:

@@ -29,7 +29,8 @@ notify = generic.notify
 def _insert_sql(ignore_conflicts: bool) -> str:
     columns = [Job._meta.get_field(name).column for name in INSERT_FIELDS]
     values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
-    sql = f'INSERT INTO "{Job._meta.db_table}" ({", ".join(columns)}) SELECT {values} FROM json_each(%s)'
+    table = Job._meta.db_table
+    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) SELECT {values} FROM json_each(%s)'
     # "WHERE true" lets SQLite's parser tell the upsert clause from a join constraint.
     return sql + " WHERE true ON CONFLICT DO NOTHING RETURNING id" if ignore_conflicts else sql
 

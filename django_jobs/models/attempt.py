@@ -19,7 +19,9 @@ class Outcome(models.TextChoices):
 
 class JobAttempt(models.Model):
     job = models.ForeignKey(
-        "django_jobs.Job", on_delete=models.CASCADE, related_name="attempt_history",
+        "django_jobs.Job",
+        on_delete=models.CASCADE,
+        related_name="attempt_history",
         db_index=False,  # covered by the (job, number) unique constraint
     )
     number = models.PositiveIntegerField(help_text="1 for the first attempt.")

@@ -4,7 +4,9 @@ from django.db import models
 
 
 class DeadLetter(models.Model):
-    job = models.OneToOneField("django_jobs.Job", on_delete=models.CASCADE, related_name="dead_letter")
+    job = models.OneToOneField(
+        "django_jobs.Job", on_delete=models.CASCADE, related_name="dead_letter"
+    )
     name = models.CharField(max_length=200, db_index=True, help_text="The definition's name.")
     reason = models.TextField(blank=True)
     failed_at = models.DateTimeField(db_index=True)

@@ -9,7 +9,8 @@ from django.db import models
 
 QUEUE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99}$")
 QUEUE_NAME_RULE = (
-    "1 to 100 characters: letters, digits, '_', '.', ':' and '-', not starting with a punctuation mark"
+    "1 to 100 characters: letters, digits, '_', '.', ':' and '-', "
+    "not starting with a punctuation mark"
 )
 
 

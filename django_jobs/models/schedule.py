@@ -30,7 +30,8 @@ class Schedule(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     enabled = models.BooleanField(default=True)
     skipped_at = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Set when max_failures consecutive failures stopped the schedule.",
     )
     synced_at = models.DateTimeField(null=True, blank=True)

@@ -28,7 +28,9 @@ class Worker(models.Model):
     queues = models.JSONField(default=list, blank=True, help_text="Empty: every queue.")
     role = models.CharField(max_length=100, blank=True)
     concurrency = models.PositiveSmallIntegerField(default=1)
-    state = models.CharField(max_length=10, choices=WorkerState.choices, default=WorkerState.RUNNING)
+    state = models.CharField(
+        max_length=10, choices=WorkerState.choices, default=WorkerState.RUNNING
+    )
     started_at = models.DateTimeField(default=timezone.now)
     heartbeat_at = models.DateTimeField(default=timezone.now)
     stopped_at = models.DateTimeField(null=True, blank=True)

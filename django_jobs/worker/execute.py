@@ -96,7 +96,9 @@ def run_attempt(job: Job, definition: Definition | None) -> Result:
     token = current_job.set(job)
     try:
         if definition is None:
-            raise Permanent(f"no worker process knows definition {job.name!r} version {job.version}")
+            raise Permanent(
+                f"no worker process knows definition {job.name!r} version {job.version}"
+            )
         args, kwargs = decode_arguments(job)
         value = call(definition, args, kwargs)
         check_result(definition, value)

@@ -33,8 +33,12 @@ def claim_one(job: Job, worker_id: str) -> bool:
     token = uuid.uuid4()
     query = Job.objects.using(jobs_settings.DATABASE).filter(pk=job.pk, state=State.QUEUED)
     if not query.update(
-        state=State.RUNNING, claim_token=token, worker=worker_id, started_at=now,
-        heartbeat_at=now, attempts=job.attempts + 1,
+        state=State.RUNNING,
+        claim_token=token,
+        worker=worker_id,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=job.attempts + 1,
     ):
         return False
     job.state, job.claim_token, job.worker = State.RUNNING, token, worker_id
@@ -48,17 +52,30 @@ def finish(job: Job, definition: Definition | None, result: Result, worker_id: s
     now = timezone.now()
     fields, event = next_state(job, definition, result, now)
     with transaction.atomic(using=alias):
-        changed = Job.objects.using(alias).filter(
-            pk=job.pk, state=State.RUNNING, claim_token=job.claim_token
-        ).update(**fields)
+        changed = (
+            Job.objects.using(alias)
+            .filter(pk=job.pk, state=State.RUNNING, claim_token=job.claim_token)
+            .update(**fields)
+        )
         if not changed:
-            log_event("job.fenced", logging.WARNING, **job_fields(job), worker=worker_id,
-                      outcome=result.outcome)
+            log_event(
+                "job.fenced",
+                logging.WARNING,
+                **job_fields(job),
+                worker=worker_id,
+                outcome=result.outcome,
+            )
             return False
         JobAttempt.objects.using(alias).create(
-            job_id=job.pk, number=job.attempts, worker=worker_id, started_at=result.started_at,
-            finished_at=now, outcome=result.outcome, error_type=result.error_type,
-            error_message=result.message, traceback=result.traceback,
+            job_id=job.pk,
+            number=job.attempts,
+            worker=worker_id,
+            started_at=result.started_at,
+            finished_at=now,
+            outcome=result.outcome,
+            error_type=result.error_type,
+            error_message=result.message,
+            traceback=result.traceback,
         )
         for name, value in fields.items():
             setattr(job, name, value)
@@ -79,25 +96,48 @@ def next_state(
     ttl = definition.effective_result_ttl if definition else jobs_settings.DEFAULT_RESULT_TTL
     expires = None if ttl is None else now + ttl
     if result.ok:
-        return {"state": State.SUCCEEDED, "result": result.value, "finished_at": now,
-                "expires_at": expires, "last_error": "", **released}, "job.succeeded"
+        return {
+            "state": State.SUCCEEDED,
+            "result": result.value,
+            "finished_at": now,
+            "expires_at": expires,
+            "last_error": "",
+            **released,
+        }, "job.succeeded"
     error = f"{result.error_type}: {result.message}" if result.error_type else result.message
     if result.outcome == Outcome.CANCELLED:
-        return {"state": State.CANCELLED, "finished_at": now, "last_error": "cancelled",
-                "expires_at": expires, **released}, "job.cancelled"
+        return {
+            "state": State.CANCELLED,
+            "finished_at": now,
+            "last_error": "cancelled",
+            "expires_at": expires,
+            **released,
+        }, "job.cancelled"
     if result.retryable and definition is not None and job.attempts < job.max_attempts:
         delay = retry_delay_seconds(
-            definition.backoff, definition.effective_retry_delay, job.attempts,
+            definition.backoff,
+            definition.effective_retry_delay,
+            job.attempts,
             definition.effective_max_retry_delay,
         )
         run_at = now + timedelta(seconds=delay)
         state = State.SCHEDULED if delay > 0 else State.QUEUED
-        return {"state": state, "run_at": run_at, "last_error": error, "worker": None,
-                **released}, "job.retried"
+        return {
+            "state": state,
+            "run_at": run_at,
+            "last_error": error,
+            "worker": None,
+            **released,
+        }, "job.retried"
     if definition is not None and definition.dead_letter:
         expires = None  # dead letters stay until someone deletes or resubmits them
-    return {"state": State.FAILED, "finished_at": now, "last_error": error,
-            "expires_at": expires, **released}, "job.failed"
+    return {
+        "state": State.FAILED,
+        "finished_at": now,
+        "last_error": error,
+        "expires_at": expires,
+        **released,
+    }, "job.failed"
 
 
 def _announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> None:
@@ -112,7 +152,9 @@ def _announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> 
         signals.job_cancelled.send_robust(Job, job=job)
         return
     if event == "job.retried":
-        log_event(event, logging.WARNING, **fields, retry_at=job.run_at.isoformat(), error=result.message)
+        log_event(
+            event, logging.WARNING, **fields, retry_at=job.run_at.isoformat(), error=result.message
+        )
         signals.job_retried.send_robust(Job, job=job, error=result.message, retry_at=job.run_at)
         return
     log_event(event, logging.ERROR, **fields, error=result.message)

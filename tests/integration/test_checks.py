@@ -66,7 +66,9 @@ def test_checks__E004_unsupported_vendor(monkeypatch):
 
 @pytest.mark.parametrize("check_id", ["django_jobs.E010", "django_jobs.E011", "django_jobs.E012"])
 def test_checks__definition_errors_reported(clean_registry, check_id):
-    clean_registry.errors.append(("myapp.jobs", JobDefinitionError("job definition 'x': bad", check_id=check_id)))
+    clean_registry.errors.append(
+        ("myapp.jobs", JobDefinitionError("job definition 'x': bad", check_id=check_id))
+    )
     message = next(m for m in run_checks() if m.id == check_id)
     assert message.msg.startswith("myapp.jobs: job definition 'x'")
     assert "runjobs will not start" in message.hint

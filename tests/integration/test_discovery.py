@@ -17,7 +17,9 @@ def test_discovery__returns_found_modules():
     assert "tests.testapp.jobs" in autodiscover()
 
 
-def test_discovery__definition_error_is_kept_for_checks(clean_registry, settings, tmp_path, monkeypatch):
+def test_discovery__definition_error_is_kept_for_checks(
+    clean_registry, settings, tmp_path, monkeypatch
+):
     package = tmp_path / "brokenapp"
     package.mkdir()
     (package / "__init__.py").write_text("")

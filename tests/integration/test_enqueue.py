@@ -40,10 +40,20 @@ def test_enqueue__creates_queue_on_first_use():
 def test_using__all_options():
     run_at = timezone.now() + timedelta(hours=1)
     job = defs.send_email.using(
-        queue="bulk", priority=-5, run_at=run_at, key="welcome:42", meta={"user": 42}, group_key="u42"
+        queue="bulk",
+        priority=-5,
+        run_at=run_at,
+        key="welcome:42",
+        meta={"user": 42},
+        group_key="u42",
     ).enqueue("a@example.com", body="hi")
     stored = Job.objects.get(pk=job.pk)
-    assert (stored.queue, stored.priority, stored.key, stored.group_key) == ("bulk", -5, "welcome:42", "u42")
+    assert (stored.queue, stored.priority, stored.key, stored.group_key) == (
+        "bulk",
+        -5,
+        "welcome:42",
+        "u42",
+    )
     assert stored.meta == {"user": 42}
     assert stored.state == "scheduled"
     assert stored.run_at == run_at
@@ -95,7 +105,9 @@ def test_job_enqueue__unknown_version():
 
 
 def test_enqueue_many__one_row_each():
-    jobs = defs.send_email.enqueue_many([{"to": "a@x", "body": "1"}, {"to": "b@x", "body": "2"}, ["c@x"]])
+    jobs = defs.send_email.enqueue_many(
+        [{"to": "a@x", "body": "1"}, {"to": "b@x", "body": "2"}, ["c@x"]]
+    )
     assert [j.kwargs for j in jobs] == [{"to": "a@x", "body": "1"}, {"to": "b@x", "body": "2"}, {}]
     assert jobs[2].args == ["c@x"]
     assert Job.objects.count() == 3
@@ -191,7 +203,9 @@ def test_key__free_again_once_finished():
 
 
 def test_bad_input__non_json_argument_names_it():
-    with pytest.raises(TypeError, match="argument 'b' of tests.testapp.jobs.add is not JSON-serialisable"):
+    with pytest.raises(
+        TypeError, match="argument 'b' of tests.testapp.jobs.add is not JSON-serialisable"
+    ):
         defs.add.enqueue(1, b=datetime(2026, 1, 1))
     assert not Job.objects.exists()
 

@@ -222,7 +222,9 @@ def test_wait__sees_another_threads_progress():
     import threading
 
     job = defs.add.enqueue(1, 2)
-    timer = threading.Timer(0.2, lambda: Job.objects.filter(pk=job.pk).update(state="succeeded", result=3))
+    timer = threading.Timer(
+        0.2, lambda: Job.objects.filter(pk=job.pk).update(state="succeeded", result=3)
+    )
     timer.start()
     try:
         assert job.wait(timeout=10) == 3

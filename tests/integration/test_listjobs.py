@@ -25,7 +25,10 @@ def test_listjobs__table_grouped_by_app():
 
 
 def test_listjobs__json_has_every_field():
-    rows = {(r["name"], r["version"]): r for r in json.loads(listjobs("--format", "json"))["definitions"]}
+    rows = {
+        (r["name"], r["version"]): r
+        for r in json.loads(listjobs("--format", "json"))["definitions"]
+    }
     digest = rows[("tests.testapp.jobs.daily_digest", 1)]
     assert digest["kind"] == "function" and digest["schedule"].startswith("cron")
     assert digest["next_run"] is not None
@@ -39,8 +42,12 @@ def test_listjobs__stored_next_run_wins():
     from datetime import datetime, timezone
 
     when = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    Schedule.objects.create(name="tests.testapp.jobs.every_ten_minutes", kind="interval",
-                            interval_seconds=600, next_run_at=when)
+    Schedule.objects.create(
+        name="tests.testapp.jobs.every_ten_minutes",
+        kind="interval",
+        interval_seconds=600,
+        next_run_at=when,
+    )
     rows = {r["name"]: r for r in json.loads(listjobs("--format", "json"))["definitions"]}
     assert rows["tests.testapp.jobs.every_ten_minutes"]["next_run"] == when.isoformat()
 

@@ -14,7 +14,10 @@ def listener():
     params = connection.get_connection_params()
     conn = psycopg.connect(
         dbname=params.get("dbname") or connection.settings_dict["NAME"],
-        user=params.get("user"), host=params.get("host"), port=params.get("port"), autocommit=True,
+        user=params.get("user"),
+        host=params.get("host"),
+        port=params.get("port"),
+        autocommit=True,
     )
     conn.execute("LISTEN django_jobs")
     yield conn
@@ -79,7 +82,9 @@ def test_notify__scheduled_jobs_do_not_wake_workers(listener):
 
 def index_definitions():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'django_jobs_job'")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'django_jobs_job'"
+        )
         return dict(cursor.fetchall())
 
 

@@ -10,7 +10,7 @@ from django_jobs.conf import SETTINGS, invalid_settings, jobs_settings, unknown_
 def test_settings__defaults():
     assert jobs_settings.DATABASE == "default"
     assert jobs_settings.WORKER_TIMEOUT == 30
-    assert jobs_settings.DEFAULT_RESULT_TTL == timedelta(days=7)
+    assert timedelta(days=7) == jobs_settings.DEFAULT_RESULT_TTL
 
 
 def test_settings__read_at_access_time():
@@ -20,8 +20,9 @@ def test_settings__read_at_access_time():
 
 
 def test_settings__invalid_value_names_the_setting():
-    with override_settings(DJANGO_JOBS_WORKER_TIMEOUT="soon"), pytest.raises(
-        ImproperlyConfigured, match="DJANGO_JOBS_WORKER_TIMEOUT must be a number"
+    with (
+        override_settings(DJANGO_JOBS_WORKER_TIMEOUT="soon"),
+        pytest.raises(ImproperlyConfigured, match="DJANGO_JOBS_WORKER_TIMEOUT must be a number"),
     ):
         jobs_settings.WORKER_TIMEOUT
 
@@ -33,7 +34,7 @@ def test_settings__unknown_attribute():
 
 def test_settings__ttl_accepts_seconds_and_none():
     with override_settings(DJANGO_JOBS_DEFAULT_RESULT_TTL=60):
-        assert jobs_settings.DEFAULT_RESULT_TTL == timedelta(seconds=60)
+        assert timedelta(seconds=60) == jobs_settings.DEFAULT_RESULT_TTL
     with override_settings(DJANGO_JOBS_DEFAULT_RESULT_TTL=None):
         assert jobs_settings.DEFAULT_RESULT_TTL is None
 

@@ -26,11 +26,24 @@ def test_job__all_options(clean_registry):
         return {}
 
     definition = job(
-        name="generate_report", version=2, queue="reports", priority=10, max_retries=5,
-        retry_delay=30, backoff=Backoff.EXPONENTIAL_JITTER, max_retry_delay=300,
-        retry_on=(ConnectionError,), timeout=120, dead_letter=True,
-        heartbeat_timeout=timedelta(minutes=5), max_concurrent=2, max_running=4,
-        on_shutdown="requeue", result_ttl=timedelta(days=7), atomic=False, meta={"team": "bi"},
+        name="generate_report",
+        version=2,
+        queue="reports",
+        priority=10,
+        max_retries=5,
+        retry_delay=30,
+        backoff=Backoff.EXPONENTIAL_JITTER,
+        max_retry_delay=300,
+        retry_on=(ConnectionError,),
+        timeout=120,
+        dead_letter=True,
+        heartbeat_timeout=timedelta(minutes=5),
+        max_concurrent=2,
+        max_running=4,
+        on_shutdown="requeue",
+        result_ttl=timedelta(days=7),
+        atomic=False,
+        meta={"team": "bi"},
     )(report)
     assert definition.is_async
     assert definition.max_attempts == 6
@@ -175,6 +188,7 @@ def test_recurring_job__abstract_base_not_registered(clean_registry):
 
 def test_recurring_job__negative_interval_refused(clean_registry):
     with pytest.raises(JobDefinitionError, match="'interval'"):
+
         class Bad(RecurringJob):
             name = "bad_recurring"
             interval = -5

@@ -23,7 +23,9 @@ def test_parse_job_id__uuid():
     assert parse_job_id(str(value)) == value
 
 
-@pytest.mark.parametrize("bad", ["nope", "01JBKR2E5F3G4H5J6K7L8M9N0U", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", 42])
+@pytest.mark.parametrize(
+    "bad", ["nope", "01JBKR2E5F3G4H5J6K7L8M9N0U", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", 42]
+)
 def test_parse_job_id__bad_input_says_what(bad):
     with pytest.raises(ValueError):
         parse_job_id(bad)

@@ -6,9 +6,13 @@ from django_jobs.retry import Backoff, recurring_backoff_seconds, retry_delay_se
 @pytest.mark.parametrize(
     ("strategy", "n", "expected"),
     [
-        (Backoff.CONSTANT, 1, 10), (Backoff.CONSTANT, 5, 10),
-        (Backoff.LINEAR, 1, 10), (Backoff.LINEAR, 3, 30),
-        (Backoff.EXPONENTIAL, 1, 10), (Backoff.EXPONENTIAL, 2, 20), (Backoff.EXPONENTIAL, 4, 80),
+        (Backoff.CONSTANT, 1, 10),
+        (Backoff.CONSTANT, 5, 10),
+        (Backoff.LINEAR, 1, 10),
+        (Backoff.LINEAR, 3, 30),
+        (Backoff.EXPONENTIAL, 1, 10),
+        (Backoff.EXPONENTIAL, 2, 20),
+        (Backoff.EXPONENTIAL, 4, 80),
     ],
 )
 def test_retry_delay__strategies(strategy, n, expected):
@@ -40,6 +44,8 @@ def test_retry_delay__accepts_strategy_word():
     assert retry_delay_seconds("linear", 2, 3, 100) == 6
 
 
-@pytest.mark.parametrize(("failures", "expected"), [(0, 0), (1, 2), (3, 8), (8, 256), (9, 300), (100, 300)])
+@pytest.mark.parametrize(
+    ("failures", "expected"), [(0, 0), (1, 2), (3, 8), (8, 256), (9, 300), (100, 300)]
+)
 def test_recurring_backoff__min_two_power_failures_300(failures, expected):
     assert recurring_backoff_seconds(failures) == expected

@@ -74,7 +74,9 @@ def test_due_ticks__once_collapses_to_the_latest():
 
 def test_due_ticks__skip_drops_late_ticks():
     start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-    ticks, nxt = due_ticks(start, start + timedelta(hours=3, seconds=61), lambda t: t + timedelta(hours=1), "skip", 100)
+    ticks, nxt = due_ticks(
+        start, start + timedelta(hours=3, seconds=61), lambda t: t + timedelta(hours=1), "skip", 100
+    )
     assert ticks == []
     assert nxt == start + timedelta(hours=4)
 
@@ -89,4 +91,8 @@ def test_due_ticks__grace_seconds():
     start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     now = start + timedelta(minutes=5)
     ticks, _ = due_ticks(start, now, minutely, 150, 100)
-    assert ticks == [start + timedelta(minutes=3), start + timedelta(minutes=4), start + timedelta(minutes=5)]
+    assert ticks == [
+        start + timedelta(minutes=3),
+        start + timedelta(minutes=4),
+        start + timedelta(minutes=5),
+    ]

@@ -17,9 +17,15 @@ def test_transitions__finished_states_are_terminal():
 @pytest.mark.parametrize(
     ("current", "target"),
     [
-        ("scheduled", "queued"), ("scheduled", "cancelled"), ("queued", "running"),
-        ("queued", "cancelled"), ("running", "succeeded"), ("running", "failed"),
-        ("running", "scheduled"), ("running", "queued"), ("running", "cancelled"),
+        ("scheduled", "queued"),
+        ("scheduled", "cancelled"),
+        ("queued", "running"),
+        ("queued", "cancelled"),
+        ("running", "succeeded"),
+        ("running", "failed"),
+        ("running", "scheduled"),
+        ("running", "queued"),
+        ("running", "cancelled"),
     ],
 )
 def test_can_transition__allowed(current, target):
@@ -28,8 +34,14 @@ def test_can_transition__allowed(current, target):
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [("queued", "succeeded"), ("scheduled", "running"), ("succeeded", "queued"),
-     ("failed", "queued"), ("cancelled", "running"), ("queued", "failed")],
+    [
+        ("queued", "succeeded"),
+        ("scheduled", "running"),
+        ("succeeded", "queued"),
+        ("failed", "queued"),
+        ("cancelled", "running"),
+        ("queued", "failed"),
+    ],
 )
 def test_can_transition__refused(current, target):
     assert not states.can_transition(current, target)

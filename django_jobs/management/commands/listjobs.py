@@ -15,21 +15,43 @@ from django_jobs.conf import jobs_settings
 from django_jobs.models import Job, Schedule
 from django_jobs.registry import Definition, registry
 
-COLUMNS = ("name", "version", "kind", "queue", "schedule", "next_run", "retries", "timeout", "dead_letter")
+COLUMNS = (
+    "name",
+    "version",
+    "kind",
+    "queue",
+    "schedule",
+    "next_run",
+    "retries",
+    "timeout",
+    "dead_letter",
+)
 
 
 class Command(BaseCommand):
-    help = "List the registered job definitions grouped by app (--stats adds counts from the database)."
+    help = (
+        "List the registered job definitions grouped by app "
+        "(--stats adds counts from the database)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--format", choices=("table", "json"), default="table",
-                            help="Output format (default: table).")
-        parser.add_argument("--stats", action="store_true",
-                            help="Add job counts per state and queue from the database.")
+        parser.add_argument(
+            "--format",
+            choices=("table", "json"),
+            default="table",
+            help="Output format (default: table).",
+        )
+        parser.add_argument(
+            "--stats",
+            action="store_true",
+            help="Add job counts per state and queue from the database.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         stored = stored_next_runs()
-        rows = sorted((describe(d, stored) for d in registry.all()), key=lambda r: (r["app"], r["name"]))
+        rows = sorted(
+            (describe(d, stored) for d in registry.all()), key=lambda r: (r["app"], r["name"])
+        )
         stats = job_stats() if options["stats"] else None
         if stats is not None:
             for row in rows:
@@ -44,7 +66,9 @@ class Command(BaseCommand):
 
     def write_table(self, rows: list[dict[str, Any]], stats: dict[str, Any] | None) -> None:
         if not rows:
-            self.stdout.write("No job definitions are registered (add a jobs.py to an installed app).")
+            self.stdout.write(
+                "No job definitions are registered (add a jobs.py to an installed app)."
+            )
         columns = COLUMNS + (("jobs",) if stats is not None else ())
         cells = [[_cell(row.get(c)) for c in columns] for row in rows]
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
