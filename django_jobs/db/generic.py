@@ -26,3 +26,41 @@ def insert_jobs(
 
 def notify(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
     """No push wake-ups here: workers poll."""
+
+
+def claim_jobs(
+    connection: BaseDatabaseWrapper,
+    *,
+    queues: Sequence[str] | None,
+    limit: int,
+    worker: str,
+    now: object,
+) -> list[Job]:
+    """Claim with the ORM: lock candidates with SKIP LOCKED (MySQL 8 / MariaDB 10.6+)."""
+    from django.db import transaction
+
+    with transaction.atomic(using=connection.alias):
+        ready = Job.objects.using(connection.alias).filter(state="queued")
+        if queues is not None:
+            ready = ready.filter(queue__in=list(queues))
+        locked = list(
+            ready.order_by("-priority", "run_at", "id").select_for_update(
+                skip_locked=connection.features.has_select_for_update_skip_locked
+            )[:limit]
+        )
+        for job in locked:
+            job.state, job.worker, job.claim_token = "running", worker, uuid.uuid4()
+            job.started_at = job.heartbeat_at = now
+            job.attempts += 1
+            job.lease_expires_at = job.cancel_requested_at = None
+            Job.objects.using(connection.alias).filter(pk=job.pk).update(
+                state=job.state,
+                worker=worker,
+                claim_token=job.claim_token,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=job.attempts,
+                lease_expires_at=None,
+                cancel_requested_at=None,
+            )
+    return locked

@@ -106,3 +106,46 @@ def notify(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
         with connection.cursor() as cursor:
             for queue in dict.fromkeys(pending):
                 cursor.execute("SELECT pg_notify(%s, %s)", [channel, queue])
+
+
+# The claim, in ONE statement and therefore one short transaction:
+# * the CTE picks the candidates in claim order from the partial index dj_job_claim and locks
+#   them with FOR UPDATE SKIP LOCKED, so concurrent workers step over each other's rows
+#   instead of waiting, and the LIMIT bounds how many rows the statement can touch;
+# * the UPDATE joins on the locked ids only (the planner cannot widen it), writing the state,
+#   the worker, a fresh claim token per job (for fencing), the start time and the attempt.
+_CLAIM_SQL = """
+WITH candidates AS (
+    SELECT id FROM {table}
+    WHERE state = 'queued' {queue_filter}
+    ORDER BY priority DESC, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} AS j
+SET state = 'running', worker = %(worker)s, claim_token = gen_random_uuid(),
+    started_at = %(now)s, heartbeat_at = %(now)s, attempts = j.attempts + 1,
+    lease_expires_at = NULL, cancel_requested_at = NULL
+FROM candidates
+WHERE j.id = candidates.id
+RETURNING j.*
+"""
+
+
+def claim_sql(*, filtered: bool) -> str:
+    queue_filter = "AND queue = ANY(%(queues)s)" if filtered else ""
+    return _CLAIM_SQL.format(table=f'"{Job._meta.db_table}"', queue_filter=queue_filter)
+
+
+def claim_jobs(
+    connection: BaseDatabaseWrapper,
+    *,
+    queues: Sequence[str] | None,
+    limit: int,
+    worker: str,
+    now: object,
+) -> list[Job]:
+    """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
+    params = {"limit": limit, "worker": worker, "now": now, "queues": list(queues or [])}
+    sql = claim_sql(filtered=queues is not None)
+    return list(Job.objects.using(connection.alias).raw(sql, params))

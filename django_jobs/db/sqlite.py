@@ -57,3 +57,46 @@ def _db_value(field: object, job: Job, connection: BaseDatabaseWrapper) -> objec
     if hasattr(value, "dumps"):  # a JSONField adapter
         value = value.dumps(value.adapted)
     return value
+
+
+# SQLite has one writer at a time: a single UPDATE whose subquery picks the candidates in
+# claim order is atomic on its own, so no two workers can claim the same row. The claim
+# token is made by SQLite itself (32 hex digits, the way Django stores a UUIDField here).
+_CLAIM_SQL = """
+UPDATE {table}
+SET state = 'running', worker = %s, claim_token = lower(hex(randomblob(16))),
+    started_at = %s, heartbeat_at = %s, attempts = attempts + 1,
+    lease_expires_at = NULL, cancel_requested_at = NULL
+WHERE id IN (
+    SELECT id FROM {table}
+    WHERE state = 'queued' {queue_filter}
+    ORDER BY priority DESC, run_at, id
+    LIMIT %s
+)
+RETURNING *
+"""
+
+
+def claim_jobs(
+    connection: BaseDatabaseWrapper,
+    *,
+    queues: Sequence[str] | None,
+    limit: int,
+    worker: str,
+    now: object,
+) -> list[Job]:
+    """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
+    if not HAS_RETURNING:
+        return generic.claim_jobs(connection, queues=queues, limit=limit, worker=worker, now=now)
+    queue_list = list(queues or [])
+    queue_filter = ""
+    if queues is not None:
+        queue_filter = (
+            f"AND queue IN ({', '.join(['%s'] * len(queue_list))})" if queue_list else "AND 0"
+        )
+    sql = _CLAIM_SQL.format(table=f'"{Job._meta.db_table}"', queue_filter=queue_filter)
+    stamp = Job._meta.get_field("started_at").get_db_prep_save(now, connection)
+    params = [worker, stamp, stamp, *queue_list, limit]
+    jobs = list(Job.objects.using(connection.alias).raw(sql, params))
+    # RETURNING gives rows in no promised order: restore the claim order.
+    return sorted(jobs, key=lambda j: (-j.priority, j.run_at, j.id))

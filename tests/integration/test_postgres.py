@@ -113,21 +113,3 @@ def test_storage__autovacuum_parameters_set():
         options = cursor.fetchone()[0]
     assert "autovacuum_vacuum_scale_factor=0.01" in options
     assert "fillfactor=85" in options
-
-
-def test_claim_index__used_by_the_ready_jobs_query():
-    """The query shape of a claim uses the partial claim index, even with many finished rows."""
-    from django_jobs.models import Job
-
-    Job.objects.bulk_create(
-        [Job(name="x", queue="default", state="succeeded") for _ in range(3000)]
-        + [Job(name="x", queue="default") for _ in range(20)]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE django_jobs_job")
-        cursor.execute(
-            "EXPLAIN SELECT id FROM django_jobs_job WHERE state = 'queued' AND queue = 'default' "
-            "ORDER BY priority DESC, run_at, id LIMIT 10 FOR UPDATE SKIP LOCKED"
-        )
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "dj_job_claim" in plan, plan
