@@ -62,7 +62,9 @@ def postgresql_from_url(url: str) -> dict:
     """A ``DATABASES`` entry from ``postgresql://user:pass@host:port/name``."""
     parts = urlparse(url)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise ImproperlyConfigured(f"DATABASE_URL must start with postgresql://, got {parts.scheme}://")
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must start with postgresql://, got {parts.scheme}://"
+        )
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")) or "postgres",

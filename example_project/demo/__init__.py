@@ -1,0 +1,1 @@
+"""The demo app: sample job definitions and a ``demo`` command that enqueues them."""

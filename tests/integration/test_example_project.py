@@ -1,0 +1,141 @@
+"""The example project works end to end: checks, migrations, the demo command and run.sh.
+
+Every command runs in a subprocess with the example's own settings and a temporary SQLite
+file (``EXAMPLE_DB_PATH``), whatever database the rest of the suite uses; the real
+``example_project/db.sqlite3`` is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "example_project"
+TIMEOUT = 300
+
+
+def example_env(db_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of an example subprocess: its settings, its own SQLite file."""
+    dropped = ("DJANGO_", "DATABASE_URL", "EXAMPLE_DB_PATH")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    paths = [str(ROOT), str(EXAMPLE), env.get("PYTHONPATH", "")]
+    env.update(
+        DJANGO_SETTINGS_MODULE="example_project.settings",
+        EXAMPLE_DB_PATH=str(db_path),
+        PYTHONPATH=os.pathsep.join(p for p in paths if p),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a command in example_project/; fail the test with its output if it fails."""
+    proc = subprocess.run(
+        args, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    assert proc.returncode == 0, f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python manage.py <args>`` in the example project."""
+    return run([sys.executable, "manage.py", *args], env)
+
+
+def totals(output: str) -> dict[str, int]:
+    """The demo's ``Totals: scheduled=1 ... succeeded=9 ...`` line as a dict."""
+    match = re.search(r"^Totals: (.*)$", output, re.MULTILINE)
+    assert match, f"no totals line in:\n{output}"
+    return {state: int(n) for state, n in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return example_env(tmp_path / "example.sqlite3")
+
+
+@pytest.fixture
+def migrated_env(env: dict[str, str]) -> dict[str, str]:
+    manage("migrate", "--no-input", env=env)
+    return env
+
+
+def test_manage_check__passes_at_warning_level(env):
+    proc = manage("check", "--fail-level", "WARNING", env=env)
+    assert "no issues" in proc.stdout
+
+
+def test_manage_migrate__uses_the_temporary_database(env):
+    real_db = EXAMPLE / "db.sqlite3"
+    before = real_db.stat().st_mtime_ns if real_db.exists() else None
+    manage("migrate", "--no-input", env=env)
+    assert Path(env["EXAMPLE_DB_PATH"]).stat().st_size > 0
+    assert (real_db.stat().st_mtime_ns if real_db.exists() else None) == before
+
+
+def test_manage_migrate__demo_migrations_are_up_to_date(migrated_env):
+    manage("makemigrations", "demo", "--check", "--dry-run", env=migrated_env)
+
+
+def test_demo_command__run_reports_succeeded_and_dead_lettered_jobs(migrated_env):
+    proc = manage("demo", "--run", "--count", "3", env=migrated_env)
+    counts = totals(proc.stdout)
+    assert counts["succeeded"] >= 7  # 3 emails, report, import, summary, digest (+ syncs)
+    assert counts["failed"] >= 1  # SKU-BROKEN always fails
+    assert counts["scheduled"] == 1  # the welcome email delayed by 10 minutes
+    assert counts["queued"] == counts["running"] == 0
+    assert re.search(r"Dead letters kept: [1-9]", proc.stdout)
+    assert "job.succeeded" in proc.stderr  # the django_jobs logger prints to the console
+
+
+def test_demo_command__without_run_only_enqueues(migrated_env):
+    proc = manage("demo", "--count", "1", env=migrated_env)
+    assert "add --run" in proc.stdout
+    assert "Totals:" not in proc.stdout
+
+
+def test_demo_command__same_key_returns_the_waiting_job(migrated_env):
+    proc = manage("demo", "--count", "1", env=migrated_env)
+    assert "returned the same job" in proc.stdout
+
+
+def test_settings__database_url_selects_postgresql(env):
+    url = "postgresql://shop:p%40ss@db.example.com:6543/orders"
+    code = "import json, example_project.settings as s; print(json.dumps(s.DATABASES['default']))"
+    proc = run([sys.executable, "-c", code], {**env, "DATABASE_URL": url})
+    database = json.loads(proc.stdout)
+    assert database == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "orders",
+        "USER": "shop",
+        "PASSWORD": "p@ss",
+        "HOST": "db.example.com",
+        "PORT": "6543",
+    }
+
+
+def test_settings__sqlite_by_default_in_wal_mode(env):
+    code = "import json, example_project.settings as s; print(json.dumps(s.DATABASES['default']))"
+    database = json.loads(run([sys.executable, "-c", code], env).stdout)
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == env["EXAMPLE_DB_PATH"]
+    assert database["OPTIONS"]["init_command"] == "PRAGMA journal_mode=WAL;"
+
+
+def test_run_sh__twice_without_install_or_server(env):
+    script = ["bash", str(EXAMPLE / "run.sh"), "--no-install", "--no-server"]
+    script_env = {**env, "PYTHON": sys.executable}
+    first = run(script, script_env)
+    second = run(script, script_env)  # the superuser exists by now: still exit 0
+    assert "Superuser admin already exists." in second.stdout
+    for proc in (first, second):
+        assert totals(proc.stdout)["succeeded"] > 0
+        assert "Admin: http://127.0.0.1:8000/admin/ (admin / admin)" in proc.stdout
