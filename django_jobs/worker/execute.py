@@ -12,7 +12,7 @@ import json
 import signal
 import threading
 import traceback as tb
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -190,5 +190,3 @@ def failure(exc: BaseException, definition: Definition | None) -> Result:
         retryable=retryable,
     )
 
-
-Runner = Callable[[Job, str], Result]
