@@ -8,7 +8,7 @@
 * ``django_jobs.W003`` PostgreSQL through psycopg2: LISTEN/NOTIFY off, workers only poll
 * ``django_jobs.E010`` a job definition has an invalid option (found in a ``jobs.py``)
 * ``django_jobs.E011`` two job definitions share one ``(name, version)``
-* ``django_jobs.E012`` a job definition's schedule (cron, interval, misfire) is invalid
+* ``django_jobs.E012`` a job definition's schedule is invalid (cron, misfire, arguments)
 """
 
 from __future__ import annotations

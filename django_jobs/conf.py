@@ -58,6 +58,14 @@ def _text(value: Any) -> str:
     return value
 
 
+def _queue_name(value: Any) -> str:
+    from django_jobs.models.queue import QUEUE_NAME_RE, QUEUE_NAME_RULE
+
+    if not isinstance(value, str) or not QUEUE_NAME_RE.match(value):
+        raise ValueError(f"must be a queue name ({QUEUE_NAME_RULE}), got {value!r}")
+    return value
+
+
 def _ttl(value: Any) -> timedelta | None:
     if value is None:
         return None
@@ -72,7 +80,7 @@ SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
         Setting("DATABASE", "default", "Database alias that holds the jobs tables.", _text),
-        Setting("DEFAULT_QUEUE", "default", "Queue of definitions that name none.", _text),
+        Setting("DEFAULT_QUEUE", "default", "Queue of definitions that name none.", _queue_name),
         Setting(
             "DEFAULT_MAX_RETRIES",
             3,
@@ -199,6 +207,6 @@ def unknown_settings() -> list[tuple[str, str | None]]:
     found = []
     for attr in dir(settings):
         if attr.startswith(PREFIX) and attr not in known:
-            close = difflib.get_close_matches(attr, known, n=1)
+            close = difflib.get_close_matches(attr, known, n=1, cutoff=0.8)
             found.append((attr, close[0] if close else None))
     return found

@@ -54,3 +54,10 @@ def heartbeat(progress: float | None = None, meta: dict[str, Any] | None = None)
         setattr(job, name, value)
     if rows.filter(cancel_requested_at__isnull=False).exists():
         raise JobCancelled(f"job {job.pk} was cancelled")
+
+
+async def aheartbeat(progress: float | None = None, meta: dict[str, Any] | None = None) -> None:
+    """``heartbeat()`` for ``async def`` jobs: ``await aheartbeat(progress=0.5)``."""
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(heartbeat, thread_sensitive=True)(progress=progress, meta=meta)

@@ -135,6 +135,11 @@ class EnqueueRequest:
 
     def using(self, **options: Any) -> EnqueueRequest:
         clean = check_options(**options)
+        # The later of run_at / delay wins when calls are chained.
+        if clean.get("delay") is not None:
+            clean["run_at"] = None
+        if clean.get("run_at") is not None:
+            clean["delay"] = None
         return EnqueueRequest(self.definition, replace(self.options, **clean))
 
     def enqueue(self, *args: Any, **kwargs: Any) -> Job:
@@ -287,9 +292,12 @@ def _nothing() -> Iterator[None]:
 
 
 def _cancel_waiting(keys: list[str], alias: str) -> None:
+    now = timezone.now()
+    ttl = jobs_settings.DEFAULT_RESULT_TTL
     Job.objects.using(alias).filter(key__in=keys, state__in=[State.QUEUED, State.SCHEDULED]).update(
         state=State.CANCELLED,
-        finished_at=timezone.now(),
+        finished_at=now,
+        expires_at=None if ttl is None else now + ttl,
         last_error="replaced by a newer job with the same key",
     )
 
@@ -319,6 +327,8 @@ def _resolve_conflicts(
     lost = [j for j in jobs if j.id not in inserted]
     if lost and on_conflict in ("raise", "replace"):
         holder = holders.get(lost[0].key)
+        if holder is not None and holder.id in inserted:
+            raise DuplicateJob(f"key {lost[0].key!r} is given twice in this enqueue_many")
         what = "cannot be replaced: it is running" if on_conflict == "replace" else "exists"
         raise DuplicateJob(
             f"an active job with key {lost[0].key!r} {what} (job {getattr(holder, 'pk', '?')})",

@@ -39,6 +39,13 @@ def move(job: Job, target: str, *, claim_token: uuid.UUID | None = None, **field
     return changed
 
 
+def expiry(job: Job, now: Any) -> Any:
+    """When a job finishing now may be pruned: its definition's ``result_ttl`` after now."""
+    definition = job.definition
+    ttl = definition.effective_result_ttl if definition else jobs_settings.DEFAULT_RESULT_TTL
+    return None if ttl is None else now + ttl
+
+
 def cancel_job(job: Job) -> bool:
     """Cancel at once when waiting; ask the worker to stop it when running.
 
@@ -49,7 +56,13 @@ def cancel_job(job: Job) -> bool:
     now = timezone.now()
     for _ in range(3):  # the row may move (say, get claimed) between our read and write
         if job.state in (State.QUEUED, State.SCHEDULED):
-            if move(job, State.CANCELLED, finished_at=now, last_error="cancelled"):
+            if move(
+                job,
+                State.CANCELLED,
+                finished_at=now,
+                last_error="cancelled",
+                expires_at=expiry(job, now),
+            ):
                 transaction.on_commit(
                     lambda: signals.job_cancelled.send_robust(Job, job=job), using=alias
                 )

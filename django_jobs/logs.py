@@ -2,8 +2,8 @@
 
 Each line reads ``<event> key=value ...`` and carries the same fields in ``record.jobs``
 (a dict) and as ``record.event``, for formatters that emit JSON. Event names are stable:
-``job.enqueued``, ``job.started``, ``job.succeeded``, ``job.failed``, ``job.retried``,
-``job.dead_lettered``, ``job.cancelled``, ``job.unknown``, ``worker.*`` and ``schedule.*``.
+``job.started``, ``job.succeeded``, ``job.failed``, ``job.retried``, ``job.dead_lettered``,
+``job.cancelled``, ``job.fenced`` (a late outcome dropped), and the ``worker.*`` events.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
 from collections.abc import Callable, Iterable
@@ -159,7 +160,7 @@ def _validated(
     }
     for option, value in options.items():
         if option not in checks:
-            close = [c for c in checks if c.startswith(option[:4])]
+            close = difflib.get_close_matches(option, list(checks), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             opt.fail(name, option, f"is not a job option{hint}")
         out[option] = checks[option](value)

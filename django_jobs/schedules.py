@@ -10,6 +10,7 @@ Misfire policies decide what happens to ticks missed while no worker ran:
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -103,12 +104,12 @@ def due_ticks(
     ``next_tick`` is the stored next run; ``following(t)`` gives the tick after ``t``.
     Returns ``(ticks to enqueue, new next tick)``; the list is empty when nothing is due.
     """
-    missed: list[datetime] = []
+    recent: deque[datetime] = deque(maxlen=cap)  # the newest missed ticks only
     tick = next_tick
     while tick <= now:
-        if len(missed) < cap + 1:
-            missed.append(tick)
+        recent.append(tick)
         tick = following(tick)
+    missed = list(recent)
     if not missed:
         return [], tick
     if misfire == "all":

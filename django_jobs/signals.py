@@ -12,7 +12,7 @@ job_enqueued = Signal()
 job_started = Signal()
 #: kwargs: job, result
 job_succeeded = Signal()
-#: kwargs: job, error (a short description), will_retry=False
+#: kwargs: job, error (a short description); sent when the job fails for good
 job_failed = Signal()
 #: kwargs: job, error, retry_at
 job_retried = Signal()

@@ -189,4 +189,3 @@ def failure(exc: BaseException, definition: Definition | None) -> Result:
         traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)),
         retryable=retryable,
     )
-

@@ -37,3 +37,17 @@ def test_cancel__stale_in_memory_state_is_rechecked():
     Job.objects.filter(pk=job.pk).update(state="succeeded")
     with pytest.raises(InvalidTransition):
         job.cancel()  # job.state says queued, the row says succeeded
+
+
+def test_cancel__cancelled_job_expires_like_a_finished_one():
+    job = defs.add.enqueue(1, 1)
+    job.cancel()
+    job.refresh_from_db()
+    assert job.expires_at is not None and job.expires_at > job.finished_at
+
+
+def test_cancel__replaced_job_expires():
+    first = defs.add.using(key="k").enqueue(1, 1)
+    defs.add.using(key="k", on_conflict="replace").enqueue(2, 2)
+    first.refresh_from_db()
+    assert first.state == "cancelled" and first.expires_at is not None

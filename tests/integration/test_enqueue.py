@@ -328,3 +328,24 @@ def test_signal__failing_receiver_does_not_break_enqueue(django_capture_on_commi
     finally:
         job_enqueued.disconnect(broken)
     assert Job.objects.filter(pk=job.pk).exists()
+
+
+def test_using__later_delay_overrides_earlier_run_at():
+    far = timezone.now() + timedelta(days=30)
+    job = defs.add.using(run_at=far).using(delay=0).enqueue(1, 1)
+    assert job.state == "queued"
+
+
+def test_enqueue_many__repeated_key_with_raise_names_the_batch():
+    with pytest.raises(DuplicateJob, match="given twice in this enqueue_many"):
+        defs.add.using(on_conflict="raise").enqueue_many([[1, 1], [2, 2]], keys=["k", "k"])
+    assert not Job.objects.exists()
+
+
+@override_settings(DJANGO_JOBS_DEFAULT_QUEUE="bad queue!")
+def test_settings__invalid_default_queue_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_JOBS_DEFAULT_QUEUE must be a queue name"):
+        defs.add.enqueue(1, 1)
+    assert not Job.objects.exists()

@@ -258,3 +258,10 @@ def test_heartbeat__bad_progress_refused():
             heartbeat(progress=7)
     finally:
         current_job.reset(token)
+
+
+def test_aheartbeat__from_an_async_job():
+    job = defs.async_reports_progress.enqueue()
+    run_jobs()
+    job.refresh_from_db()
+    assert (job.state, job.progress, job.meta) == ("succeeded", 0.25, {"step": "quarter"})

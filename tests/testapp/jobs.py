@@ -118,3 +118,11 @@ def cancels_itself() -> str:
     Job.objects.get(pk=running.pk).cancel()  # as the admin would, from elsewhere
     heartbeat()
     return "not reached"
+
+
+@job
+async def async_reports_progress() -> str:
+    from django_jobs import aheartbeat
+
+    await aheartbeat(progress=0.25, meta={"step": "quarter"})
+    return "done"

@@ -96,3 +96,12 @@ def test_due_ticks__grace_seconds():
         start + timedelta(minutes=4),
         start + timedelta(minutes=5),
     ]
+
+
+def test_due_ticks__cap_keeps_the_newest_ticks():
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    now = start + timedelta(hours=5)
+    ticks, _ = due_ticks(start, now, minutely, "all", 3)
+    assert ticks == [now - timedelta(minutes=2), now - timedelta(minutes=1), now]
+    once, _ = due_ticks(start, now, minutely, "once", 3)
+    assert once == [now]
