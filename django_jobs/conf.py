@@ -148,7 +148,7 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "PREFETCH",
-            2,
+            0,
             "Jobs a worker process claims beyond its free slots.",
             _number(0, integer=True),
         ),

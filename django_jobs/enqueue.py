@@ -155,13 +155,13 @@ class EnqueueRequest:
     def _enqueue(
         self, calls: list[tuple[Sequence[Any], dict[str, Any]]], keys: list[str | None]
     ) -> list[Job]:
-        jobs = [self._build(args, kwargs, key) for (args, kwargs), key in zip(calls, keys)]
+        jobs = [self.build(args, kwargs, key) for (args, kwargs), key in zip(calls, keys)]
         alias = jobs_settings.DATABASE
         result = write_jobs(jobs, alias, self.options.on_conflict)
         after_enqueue(result, alias)
         return result
 
-    def _build(self, args: Sequence[Any], kwargs: dict[str, Any], key: str | None) -> Job:
+    def build(self, args: Sequence[Any], kwargs: dict[str, Any], key: str | None) -> Job:
         d, o = self.definition, self.options
         args_json, kwargs_json = check_arguments(d, args, kwargs)
         now = timezone.now()

@@ -75,6 +75,15 @@ class JobCancelled(JobsError):
     """
 
 
+class JobInterrupted(JobsError):
+    """Raised inside a running job when its worker shuts down and the job's ``on_shutdown`` is
+    ``requeue`` (put back without using up a retry) or ``stop`` (fail it)."""
+
+    def __init__(self, message: str, *, requeue: bool) -> None:
+        super().__init__(message)
+        self.requeue = requeue
+
+
 class JobResultError(JobsError, TypeError):
     """A job returned a value that cannot be stored as JSON."""
 

@@ -94,6 +94,11 @@ elif DB_KIND == "sqlite":
 else:
     raise RuntimeError(f"DJANGO_JOBS_TEST_DB must be 'sqlite' or 'postgres', got {DB_KIND!r}")
 
+# Worker processes started by acceptance tests use the test database of the test run that
+# started them: it names that database here.
+if os.environ.get("DJANGO_JOBS_TEST_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["DJANGO_JOBS_TEST_DB_NAME"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -47,3 +47,7 @@ class Schedule(models.Model):
     @property
     def skipped(self) -> bool:
         return self.skipped_at is not None
+
+    @property
+    def max_runs_reached(self) -> bool:
+        return self.max_runs is not None and self.runs >= self.max_runs

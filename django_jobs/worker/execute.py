@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_jobs import signals
 from django_jobs.conf import jobs_settings
 from django_jobs.context import current_job
-from django_jobs.exceptions import JobCancelled, JobResultError, JobTimeout
+from django_jobs.exceptions import JobCancelled, JobInterrupted, JobResultError, JobTimeout
 from django_jobs.logs import job_fields, log_event
 from django_jobs.models import Job, Outcome
 from django_jobs.registry import Definition, registry
@@ -44,6 +44,8 @@ class Result:
     traceback: str = ""
     retryable: bool = False
     started_at: datetime = field(default_factory=timezone.now)
+    #: With outcome "interrupted": True fails the job (on_shutdown="stop") instead of requeueing.
+    final: bool = False
 
     @property
     def ok(self) -> bool:
@@ -94,6 +96,7 @@ class _RollBack(Exception):
 def run_attempt(job: Job, definition: Definition | None) -> Result:
     """Resolve, decode and run; never raises for anything the job itself does."""
     token = current_job.set(job)
+    _body.running = True
     try:
         if definition is None:
             raise Permanent(
@@ -105,8 +108,21 @@ def run_attempt(job: Job, definition: Definition | None) -> Result:
     except (Exception, SystemExit, KeyboardInterrupt) as exc:  # job code may raise anything
         return failure(exc, definition)
     finally:
+        _body.running = False
         current_job.reset(token)
     return Result(Outcome.SUCCEEDED, value=value)
+
+
+class _Body:
+    running = False
+
+
+_body = _Body()
+
+
+def in_job_body() -> bool:
+    """True while the job's own code runs (signal handlers may interrupt only then)."""
+    return _body.running
 
 
 def decode_arguments(job: Job) -> tuple[list[Any], dict[str, Any]]:
@@ -122,6 +138,10 @@ def decode_arguments(job: Job) -> tuple[list[Any], dict[str, Any]]:
 def call(definition: Definition, args: list[Any], kwargs: dict[str, Any]) -> Any:
     """Call the function, async or sync, with the definition's soft timeout."""
     if definition.is_async:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: run the coroutine here, in this thread
+            return asyncio.run(_run_async(definition, args, kwargs))
         return async_to_sync(_run_async)(definition, args, kwargs)
     with soft_timeout(definition.timeout):
         return definition.func(*args, **kwargs)
@@ -177,6 +197,8 @@ def failure(exc: BaseException, definition: Definition | None) -> Result:
         timed_out or isinstance(exc, retry_on)
     )
     outcome = Outcome.TIMEOUT if timed_out else Outcome.CANCELLED if cancelled else Outcome.FAILED
+    if isinstance(exc, JobInterrupted):
+        return Result(Outcome.INTERRUPTED, error=exc, message=str(exc), final=not exc.requeue)
     if isinstance(exc, SystemExit):
         message = f"the job called exit({exc.code!r})"
     else:

@@ -79,6 +79,10 @@ def finish(job: Job, definition: Definition | None, result: Result, worker_id: s
         )
         for name, value in fields.items():
             setattr(job, name, value)
+        if job.scheduled_for is not None and event not in ("job.retried", "job.requeued"):
+            from django_jobs.worker.recurring import after_run
+
+            after_run(job, event == "job.succeeded", now)
         dead = None
         if event == "job.failed" and definition is not None and definition.dead_letter:
             dead = DeadLetter.objects.using(alias).create(
@@ -86,6 +90,19 @@ def finish(job: Job, definition: Definition | None, result: Result, worker_id: s
             )
         transaction.on_commit(lambda: _announce(job, result, event, dead), using=alias)
     return True
+
+
+def interrupted_result(job: Job, outcome: str, reason: str) -> Result:
+    """The result of an attempt that ended outside the job's own code (killed, lost, stopped)."""
+    from django_jobs.worker.execute import Result
+
+    return Result(
+        outcome,
+        error_type="",
+        message=reason,
+        retryable=outcome != Outcome.INTERRUPTED,
+        started_at=job.started_at or timezone.now(),
+    )
 
 
 def next_state(
@@ -113,6 +130,24 @@ def next_state(
             "expires_at": expires,
             **released,
         }, "job.cancelled"
+    if result.outcome == Outcome.INTERRUPTED and not result.final:
+        # Put back without using up a retry: the next attempt gets one more in hand.
+        return {
+            "state": State.QUEUED,
+            "run_at": now,
+            "last_error": error,
+            "worker": None,
+            "max_attempts": job.max_attempts + 1,
+            **released,
+        }, "job.requeued"
+    if result.outcome == Outcome.LOST and job.attempts < job.max_attempts:
+        return {
+            "state": State.QUEUED,
+            "run_at": now,
+            "last_error": error,
+            "worker": None,
+            **released,
+        }, "job.retried"
     if result.retryable and definition is not None and job.attempts < job.max_attempts:
         delay = retry_delay_seconds(
             definition.backoff,
@@ -150,6 +185,9 @@ def _announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> 
     if event == "job.cancelled":
         log_event(event, **fields)
         signals.job_cancelled.send_robust(Job, job=job)
+        return
+    if event == "job.requeued":
+        log_event(event, logging.WARNING, **fields, reason=result.message)
         return
     if event == "job.retried":
         log_event(

@@ -346,6 +346,8 @@ def test_enqueue_many__repeated_key_with_raise_names_the_batch():
 def test_settings__invalid_default_queue_refused():
     from django.core.exceptions import ImproperlyConfigured
 
-    with pytest.raises(ImproperlyConfigured, match="DJANGO_JOBS_DEFAULT_QUEUE must be a queue name"):
+    with pytest.raises(
+        ImproperlyConfigured, match="DJANGO_JOBS_DEFAULT_QUEUE must be a queue name"
+    ):
         defs.add.enqueue(1, 1)
     assert not Job.objects.exists()

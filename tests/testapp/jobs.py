@@ -126,3 +126,65 @@ async def async_reports_progress() -> str:
 
     await aheartbeat(progress=0.25, meta={"step": "quarter"})
     return "done"
+
+
+@job(timeout=0.3, max_retries=0)
+def swallows_timeout() -> str:
+    import time
+
+    from django_jobs.exceptions import JobTimeout
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:  # noqa: SIM105 (a badly behaved job, on purpose)
+            time.sleep(0.05)
+        except JobTimeout:
+            pass  # a badly behaved job
+    return "never"
+
+
+@job(timeout=0.3, max_retries=0)
+def stuck_in_c() -> str:
+    import signal
+    import time
+
+    # Like C code that never returns to the interpreter: the soft timeout cannot be delivered.
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
+    time.sleep(30)
+    return "never"
+
+
+@job(on_shutdown="finish")
+def long_finish(seconds: float = 1.5) -> str:
+    import time
+
+    time.sleep(seconds)
+    return "finished"
+
+
+@job(on_shutdown="requeue")
+def long_requeue(seconds: float = 30) -> str:
+    import time
+
+    time.sleep(seconds)
+    return "finished"
+
+
+@job(on_shutdown="stop")
+def long_stop(seconds: float = 30) -> str:
+    import time
+
+    time.sleep(seconds)
+    return "finished"
+
+
+@job(max_retries=0)
+def record_run(tag: str) -> str:
+    """Writes one Note per run, so tests can count executions (exactly once?)."""
+    Note.objects.create(text=tag)
+    return tag
+
+
+@job(interval=1, max_retries=0)
+def every_second() -> None:
+    Note.objects.create(text="tick")

@@ -1,0 +1,234 @@
+"""The cooperative loop of one worker process.
+
+Each turn: (1) enqueue due recurring runs, (2) claim ready jobs and run them, (3) maintenance
+when due, (4) wait for a wake-up or the idle interval. Signals: SIGTERM stops claiming (and
+interrupts the running job when its ``on_shutdown`` says so); SIGINT is left to the supervisor.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import connections
+from django.utils import timezone
+
+from django_jobs import db
+from django_jobs.conf import jobs_settings
+from django_jobs.exceptions import JobInterrupted
+from django_jobs.logs import job_fields, log_event
+from django_jobs.models import Job, Role
+from django_jobs.registry import registry
+from django_jobs.states import State
+from django_jobs.worker import maintenance, recurring
+from django_jobs.worker.execute import execute, in_job_body
+from django_jobs.worker.wakeup import Waiter
+
+#: Codes a process shares with its supervisor about the job it runs (see ``Slot``).
+IDLE, FINISH, REQUEUE, STOP = 0, 1, 2, 3
+POLICY_CODES = {"finish": FINISH, "requeue": REQUEUE, "stop": STOP}
+
+
+@dataclass
+class LoopOptions:
+    queues: list[str] | None = None  # None: every queue
+    role: str | None = None
+    burst: bool = False
+    max_jobs: int | None = None
+    idle_interval: float = 1.0
+    recurring: bool = True
+
+
+@dataclass
+class Slot:
+    """What a worker process shares with its supervisor (multiprocessing values, or plain)."""
+
+    deadline: Any = None  # .value: time.time() after which the job is stopped hard (0: none)
+    policy: Any = None  # .value: IDLE or the running job's on_shutdown code
+    processed: Any = None  # .value: jobs run so far
+    failed: Any = None  # .value: jobs that did not succeed
+    budget: Any = None  # .value: jobs the whole worker may still run (--max-jobs), shared
+
+    def set(self, name: str, value: float) -> None:
+        holder = getattr(self, name)
+        if holder is not None:
+            holder.value = value
+
+
+class QueueSelector:
+    """The queues to claim from: fixed, every queue, or a role's (re-read every few seconds)."""
+
+    REFRESH = 2.0
+
+    def __init__(self, queues: list[str] | None, role: str | None, alias: str) -> None:
+        self.fixed, self.role, self.alias = queues, role, alias
+        self.cached: list[str] | None = None
+        self.read_at = 0.0
+
+    def current(self) -> list[str] | None:
+        if self.role is None:
+            return self.fixed
+        if time.monotonic() - self.read_at >= self.REFRESH:
+            role = Role.objects.using(self.alias).filter(name=self.role).first()
+            self.cached = role.queue_names() if role is not None else []
+            self.read_at = time.monotonic()
+        return self.cached
+
+
+@dataclass
+class WorkerLoop:
+    worker_id: str
+    options: LoopOptions
+    slot: Slot = field(default_factory=Slot)
+    stopping: bool = False
+    processed: int = 0
+    current_policy: int = IDLE
+
+    def __post_init__(self) -> None:
+        self.alias = jobs_settings.DATABASE
+        self.selector = QueueSelector(self.options.queues, self.options.role, self.alias)
+        self.waiter = Waiter(self.alias)
+        self.next_recurring = 0.0
+        self.next_stage = 0.0
+        self.next_maintenance = time.monotonic() + jobs_settings.MAINTENANCE_INTERVAL
+
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, self._on_term)
+
+    def _on_term(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+        policy = self.current_policy
+        if policy in (REQUEUE, STOP) and in_job_body():
+            self.current_policy = IDLE  # a second signal must not interrupt the cleanup
+            raise JobInterrupted("the worker is shutting down", requeue=policy == REQUEUE)
+
+    def run(self) -> int:
+        """Run until stopped (or drained, with ``burst``); return the number of jobs run."""
+        try:
+            while not self.stopping and not self._limit_reached():
+                if self.turn() == 0:
+                    if self.options.burst and self._drained():
+                        break
+                    if not self.stopping:
+                        self.waiter.wait(self.options.idle_interval)
+        finally:
+            self.waiter.close()
+        return self.processed
+
+    def turn(self) -> int:
+        """One pass of the loop without the wait; return how many jobs ran."""
+        self._periodic()
+        queues = self.selector.current()
+        if queues is not None and not queues:
+            return 0
+        limit = self._take_budget(1 + jobs_settings.PREFETCH)
+        if limit == 0:
+            self.stopping = True
+            return 0
+        connection = connections[self.alias]
+        jobs = db.for_connection(connection).claim_jobs(
+            connection, queues=queues, limit=limit, worker=self.worker_id, now=timezone.now()
+        )
+        self._return_budget(limit - len(jobs))
+        ran = 0
+        for index, job in enumerate(jobs):
+            if self.stopping:  # hand back what we claimed but did not start
+                self._hand_back(jobs[index:])
+                break
+            ran += self.run_one(job)
+        return ran
+
+    def run_one(self, job: Job) -> int:
+        definition = registry.find(job.name, job.version)
+        if definition is None and job.version > max(
+            registry.versions(job.name), default=job.version
+        ):
+            self._defer_unknown_version(job)
+            return 0
+        timeout = definition.timeout if definition else None
+        grace = jobs_settings.TIMEOUT_GRACE
+        self.slot.set("deadline", time.time() + timeout + grace if timeout else 0)
+        self.current_policy = POLICY_CODES[definition.on_shutdown] if definition else FINISH
+        self.slot.set("policy", self.current_policy)
+        try:
+            result = execute(job, self.worker_id)
+        finally:
+            self.current_policy = IDLE
+            self.slot.set("policy", IDLE)
+            self.slot.set("deadline", 0)
+        self.processed += 1
+        self.slot.set("processed", self.processed)
+        if not result.ok and self.slot.failed is not None:
+            self.slot.failed.value += 1
+        return 1
+
+    def _defer_unknown_version(self, job: Job) -> None:
+        """A newer version than this process knows: leave it for a worker that knows it."""
+        Job.objects.using(self.alias).filter(pk=job.pk, claim_token=job.claim_token).update(
+            state=State.SCHEDULED,
+            run_at=timezone.now() + timedelta(seconds=5),
+            attempts=job.attempts - 1,
+            claim_token=None,
+            worker=None,
+        )
+        log_event(
+            "job.deferred",
+            logging.INFO,
+            **job_fields(job),
+            reason="newer version than this worker knows",
+        )
+
+    def _hand_back(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            Job.objects.using(self.alias).filter(pk=job.pk, claim_token=job.claim_token).update(
+                state=State.QUEUED, attempts=job.attempts - 1, claim_token=None, worker=None
+            )
+
+    def _periodic(self) -> None:
+        now = time.monotonic()
+        if self.options.recurring and now >= self.next_recurring:
+            recurring.enqueue_due()
+            self.next_recurring = now + 1.0
+        if now >= self.next_stage:
+            maintenance.stage_due()
+            self.next_stage = now + min(1.0, self.options.idle_interval)
+        if now >= self.next_maintenance:
+            maintenance.run_all()
+            self.next_maintenance = now + jobs_settings.MAINTENANCE_INTERVAL
+
+    def _limit_reached(self) -> bool:
+        budget = self.slot.budget
+        if budget is not None:
+            return budget.value <= 0
+        return self.options.max_jobs is not None and self.processed >= self.options.max_jobs
+
+    def _take_budget(self, wanted: int) -> int:
+        budget = self.slot.budget
+        if budget is None:
+            if self.options.max_jobs is None:
+                return wanted
+            return max(0, min(wanted, self.options.max_jobs - self.processed))
+        with budget.get_lock():
+            taken = max(0, min(wanted, budget.value))
+            budget.value -= taken
+        return taken
+
+    def _return_budget(self, unused: int) -> None:
+        if unused > 0 and self.slot.budget is not None:
+            with self.slot.budget.get_lock():
+                self.slot.budget.value += unused
+
+    def _drained(self) -> bool:
+        """Burst mode: nothing ready now in our queues (retries waiting out a backoff do not
+        count)."""
+        maintenance.stage_due()
+        ready = Job.objects.using(self.alias).filter(state=State.QUEUED)
+        queues = self.selector.current()
+        if queues is not None:
+            ready = ready.filter(queue__in=queues)
+        return not ready.exists()

@@ -1,0 +1,95 @@
+"""Maintenance services run by workers between jobs: stage, rescue, prune.
+
+Each is one small function, safe to run from many workers at once: every write is a
+conditional UPDATE or DELETE that only one of them can win.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from django_jobs.conf import jobs_settings
+from django_jobs.logs import log_event
+from django_jobs.models import Job, Outcome, Worker, WorkerState
+from django_jobs.registry import registry
+from django_jobs.states import State
+from django_jobs.worker import record
+
+
+def stage_due(now: datetime | None = None) -> int:
+    """Move scheduled jobs whose ``run_at`` has come to ``queued`` (uses index dj_job_due)."""
+    now = now or timezone.now()
+    return (
+        Job.objects.using(jobs_settings.DATABASE)
+        .filter(state=State.SCHEDULED, run_at__lte=now)
+        .update(state=State.QUEUED)
+    )
+
+
+def end_running_jobs(worker_id: str, outcome: str, reason: str) -> int:
+    """Record the end of every job a (dead, killed or stopping) worker process still runs.
+
+    ``lost`` and ``timeout`` count as a failed attempt and follow the retry policy (a lost job
+    is requeued at once); ``interrupted`` puts the job back without using up a retry.
+    Fenced by each job's claim token: a job that finished meanwhile is left alone.
+    """
+    alias = jobs_settings.DATABASE
+    ended = 0
+    for job in Job.objects.using(alias).filter(state=State.RUNNING, worker=worker_id):
+        result = record.interrupted_result(job, outcome, reason)
+        if record.finish(job, registry.find(job.name, job.version), result, worker_id):
+            ended += 1
+    return ended
+
+
+def rescue_dead_workers(now: datetime | None = None) -> int:
+    """Declare dead the workers silent for ``WORKER_TIMEOUT``; requeue or fail their jobs.
+
+    Any worker may run this; the conditional UPDATE on each Worker row lets exactly one of
+    them rescue a given dead worker.
+    """
+    now = now or timezone.now()
+    alias = jobs_settings.DATABASE
+    limit = now - timedelta(seconds=jobs_settings.WORKER_TIMEOUT)
+    silent = Worker.objects.using(alias).filter(
+        state__in=[WorkerState.RUNNING, WorkerState.STOPPING], heartbeat_at__lt=limit
+    )
+    rescued = 0
+    for worker_id in list(silent.values_list("pk", flat=True)):
+        with transaction.atomic(using=alias):
+            won = silent.filter(pk=worker_id).update(state=WorkerState.DEAD, stopped_at=now)
+        if won:
+            count = end_running_jobs(
+                worker_id, Outcome.LOST, "the worker process stopped responding"
+            )
+            log_event("worker.dead", logging.WARNING, worker=worker_id, jobs=count)
+            rescued += count
+    return rescued
+
+
+def prune_expired(now: datetime | None = None) -> int:
+    """Delete finished jobs past their ``expires_at``, one small batch per call."""
+    now = now or timezone.now()
+    alias = jobs_settings.DATABASE
+    batch = list(
+        Job.objects.using(alias)
+        .filter(expires_at__lte=now)
+        .values_list("pk", flat=True)[: jobs_settings.PRUNE_BATCH_SIZE]
+    )
+    if not batch:
+        return 0
+    Job.objects.using(alias).filter(pk__in=batch, expires_at__lte=now).delete()
+    return len(batch)
+
+
+def run_all(now: datetime | None = None) -> dict[str, int]:
+    """Every service once (the worker loop calls this every ``MAINTENANCE_INTERVAL``)."""
+    now = now or timezone.now()
+    return {
+        "rescued": rescue_dead_workers(now),
+        "pruned": prune_expired(now),
+    }

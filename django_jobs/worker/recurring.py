@@ -1,0 +1,194 @@
+"""Recurring definitions: sync them to Schedule rows, enqueue each due tick exactly once.
+
+Exactly once across any number of workers: a worker advances a schedule with a conditional
+UPDATE (``WHERE next_run_at = <the value it read>``) and enqueues the tick's job in the same
+transaction only when that UPDATE changed the row; a unique ``(name, scheduled_for)``
+constraint on jobs guards the same thing a second time.
+
+Cron and ``@job(interval=...)`` schedules run at fixed times (misfire policy after downtime).
+``RecurringJob`` classes keep seed 000's cooperative semantics: the next run is planned when a
+run ends — ``interval`` after a success, ``min(2 ** consecutive_failures, 300)`` seconds after
+a failure — and the schedule is skipped after ``max_retries`` consecutive failures.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from django_jobs.conf import jobs_settings
+from django_jobs.enqueue import EnqueueRequest, after_enqueue, write_jobs
+from django_jobs.logs import log_event
+from django_jobs.models import Job, Schedule
+from django_jobs.registry import Definition, registry
+from django_jobs.retry import recurring_backoff_seconds
+from django_jobs.schedules import due_ticks
+from django_jobs.states import ACTIVE_STATES
+
+
+def recurring_definitions() -> dict[str, Definition]:
+    """The latest version of every recurring definition, by name."""
+    found: dict[str, Definition] = {}
+    for definition in registry.all():
+        if definition.is_recurring:
+            found[definition.name] = definition  # registry.all() is sorted: latest last
+    return found
+
+
+def schedule_fields(definition: Definition) -> dict[str, Any]:
+    cron = definition.cron
+    return {
+        "version": definition.version,
+        "kind": "cron" if cron else "interval",
+        "cron": cron.expression if cron else "",
+        "timezone": cron.timezone if cron else "UTC",
+        "interval_seconds": definition.interval,
+        "misfire": str(cron.misfire) if cron else "once",
+        "max_runs": cron.max_runs if cron else None,
+        "max_failures": definition.schedule_max_failures,
+        "start_at": cron.start_at if cron else None,
+    }
+
+
+def sync_schedules(now: datetime | None = None) -> list[Schedule]:
+    """Create or update a Schedule row for each recurring definition (worker start-up)."""
+    now = now or timezone.now()
+    alias = jobs_settings.DATABASE
+    synced = []
+    for name, definition in recurring_definitions().items():
+        fields = schedule_fields(definition)
+        with transaction.atomic(using=alias):
+            schedule, created = (
+                Schedule.objects.using(alias)
+                .select_for_update()
+                .get_or_create(name=name, defaults={**fields, "synced_at": now})
+            )
+            changed = any(getattr(schedule, k) != v for k, v in fields.items())
+            if created or changed or _needs_restart(schedule, alias):
+                for key, value in fields.items():
+                    setattr(schedule, key, value)
+                schedule.next_run_at = first_run(definition, now)
+            schedule.synced_at = now
+            schedule.save(using=alias)
+        synced.append(schedule)
+    return synced
+
+
+def _needs_restart(schedule: Schedule, alias: str) -> bool:
+    """A class-based schedule waits for its run to end; if that run is gone, start again."""
+    if schedule.next_run_at is not None or schedule.max_runs_reached:
+        return False
+    return not Job.objects.using(alias).filter(name=schedule.name, state__in=ACTIVE_STATES).exists()
+
+
+def first_run(definition: Definition, now: datetime) -> datetime:
+    if definition.cron is not None:
+        start = max(now, definition.cron.start_at) if definition.cron.start_at else now
+        return definition.cron.next_after(start)
+    return now  # interval schedules run once at start, then every interval
+
+
+def following(definition: Definition):  # type: ignore[no-untyped-def]
+    if definition.cron is not None:
+        return definition.cron.next_after
+    step = timedelta(seconds=definition.interval or 0)
+    return lambda tick: tick + step
+
+
+def enqueue_due(now: datetime | None = None) -> int:
+    """Enqueue the due ticks of every schedule this process knows; return jobs enqueued."""
+    now = now or timezone.now()
+    alias = jobs_settings.DATABASE
+    definitions = recurring_definitions()
+    if not definitions:
+        return 0
+    due = Schedule.objects.using(alias).filter(
+        name__in=list(definitions), enabled=True, skipped_at__isnull=True, next_run_at__lte=now
+    )
+    return sum(_fire(schedule, definitions[schedule.name], now, alias) for schedule in due)
+
+
+def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str) -> int:
+    class_based = definition.kind == "recurring"
+    if class_based:
+        ticks, next_at = [schedule.next_run_at], None  # planned again when this run ends
+    else:
+        misfire: Any = schedule.misfire
+        misfire = float(misfire) if misfire not in ("all", "skip", "once") else misfire
+        ticks, next_at = due_ticks(
+            schedule.next_run_at,
+            now,
+            following(definition),
+            misfire,
+            jobs_settings.MISFIRE_MAX_RUNS,
+        )
+    if schedule.max_runs is not None:
+        ticks = ticks[: max(0, schedule.max_runs - schedule.runs)]
+        if schedule.runs + len(ticks) >= schedule.max_runs:
+            next_at = None
+    with transaction.atomic(using=alias):
+        won = (
+            Schedule.objects.using(alias)
+            .filter(pk=schedule.pk, next_run_at=schedule.next_run_at)
+            .update(next_run_at=next_at, runs=F("runs") + len(ticks), last_run_at=now)
+        )
+        if not won:
+            return 0  # another worker fired this tick
+        if ticks:
+            request = EnqueueRequest(definition)
+            jobs = [request.build((), {}, None) for _ in ticks]
+            for job, tick in zip(jobs, ticks):
+                job.scheduled_for = tick
+            after_enqueue(write_jobs(jobs, alias, "return"), alias)
+    if ticks:
+        log_event(
+            "schedule.fired",
+            schedule=schedule.name,
+            ticks=len(ticks),
+            next_run=next_at.isoformat() if next_at else None,
+        )
+    return len(ticks)
+
+
+def after_run(job: Job, succeeded: bool, now: datetime) -> None:
+    """Book a finished run of a schedule (called in the transaction that records it)."""
+    alias = jobs_settings.DATABASE
+    schedule = Schedule.objects.using(alias).select_for_update().filter(name=job.name).first()
+    definition = registry.find(job.name)
+    if schedule is None:
+        return
+    if succeeded:
+        schedule.consecutive_failures = 0
+    else:
+        schedule.consecutive_failures += 1
+        schedule.failures += 1
+    limit = schedule.max_failures
+    if limit and schedule.consecutive_failures >= limit:
+        schedule.skipped_at = now
+        log_event(
+            "schedule.skipped",
+            logging.WARNING,
+            schedule=schedule.name,
+            failures=schedule.consecutive_failures,
+        )
+    if definition is not None and definition.kind == "recurring" and not schedule.max_runs_reached:
+        if succeeded:
+            wait = definition.interval or 0
+        else:
+            wait = recurring_backoff_seconds(schedule.consecutive_failures)
+        schedule.next_run_at = now + timedelta(seconds=wait)
+    schedule.save(
+        using=alias,
+        update_fields=[
+            "consecutive_failures",
+            "failures",
+            "skipped_at",
+            "next_run_at",
+            "updated_at",
+        ],
+    )

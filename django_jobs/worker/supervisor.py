@@ -1,0 +1,246 @@
+"""The supervisor: starts the worker processes, watches them, stops them.
+
+It registers the worker tree in the Worker table and heartbeats every row of it, replaces
+a process that dies, stops hard a job past its timeout (the process is killed and replaced,
+the attempt fails with outcome "timeout"), and applies the shutdown policy: the first
+SIGTERM/SIGINT stops claiming and lets each job follow its ``on_shutdown`` within the grace
+period; a second one stops everything at once, requeueing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, connections
+from django.utils import timezone
+
+from django_jobs.conf import jobs_settings
+from django_jobs.logs import log_event
+from django_jobs.models import Outcome, Worker, WorkerState
+from django_jobs.worker import maintenance, recurring
+from django_jobs.worker.loop import IDLE, LoopOptions, Slot, WorkerLoop
+
+_fork = multiprocessing.get_context("fork")
+
+
+@dataclass
+class Child:
+    worker_id: str
+    process: Any
+    slot: Slot
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this process if its supervisor dies (no orphans run jobs)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _child_main(worker_id: str, options: LoopOptions, slot: Slot) -> None:
+    _die_with_parent()
+    connections.close_all()  # never share the parent's sockets
+    loop = WorkerLoop(worker_id, options, slot)
+    loop.install_signals()
+    try:
+        loop.run()
+    finally:
+        connections.close_all()
+
+
+@dataclass
+class Supervisor:
+    options: LoopOptions
+    concurrency: int
+    name: str = ""
+    children: list[Child] = field(default_factory=list)
+    stop_requested: int = 0
+    stop_started: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.alias = jobs_settings.DATABASE
+        base = self.name or socket.gethostname()
+        self.worker_id = f"{base}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+        self.generation = 0
+        self.started = time.monotonic()
+        self.finished_processed = 0
+        self.finished_failed = 0
+        # --max-jobs is for the whole worker: its processes draw from one shared budget.
+        limit = self.options.max_jobs
+        self.budget = _fork.Value("i", limit) if limit is not None else None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start, supervise until every process has ended, clean up; return the exit code."""
+        self.register()
+        if self.options.recurring:
+            recurring.sync_schedules()
+        maintenance.rescue_dead_workers()
+        connections.close_all()
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        for _ in range(self.concurrency):
+            self.children.append(self.spawn())
+        try:
+            self.supervise()
+        finally:
+            self.unregister()
+        return 0
+
+    def register(self) -> None:
+        Worker.objects.using(self.alias).create(
+            id=self.worker_id,
+            name=self.name,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            queues=self.options.queues or [],
+            role=self.options.role or "",
+            concurrency=self.concurrency,
+        )
+
+    def unregister(self) -> None:
+        now = timezone.now()
+        ids = [self.worker_id, *(c.worker_id for c in self.children)]
+        Worker.objects.using(self.alias).filter(pk__in=ids).exclude(state=WorkerState.DEAD).update(
+            state=WorkerState.STOPPED, stopped_at=now
+        )
+        log_event("worker.stopped", worker=self.worker_id, processed=self.processed())
+
+    def spawn(self) -> Child:
+        self.generation += 1
+        worker_id = f"{self.worker_id}/{self.generation}"
+        Worker.objects.using(self.alias).create(
+            id=worker_id,
+            supervisor_id=self.worker_id,
+            hostname=socket.gethostname(),
+            pid=0,
+            queues=self.options.queues or [],
+            role=self.options.role or "",
+            concurrency=1,
+        )
+        slot = Slot(
+            _fork.Value("d", 0.0),
+            _fork.Value("i", IDLE),
+            _fork.Value("i", 0),
+            _fork.Value("i", 0),
+            budget=self.budget,
+        )
+        connections.close_all()
+        process = _fork.Process(
+            target=_child_main,
+            args=(worker_id, self.options, slot),
+            name=f"runjobs {worker_id}",
+            daemon=False,
+        )
+        process.start()
+        Worker.objects.using(self.alias).filter(pk=worker_id).update(pid=process.pid)
+        return Child(worker_id, process, slot)
+
+    # --- watching ---------------------------------------------------------------------------
+
+    def supervise(self) -> None:
+        next_beat = 0.0
+        while self.children:
+            now = time.monotonic()
+            if now >= next_beat:
+                self.heartbeat()
+                next_beat = now + jobs_settings.HEARTBEAT_INTERVAL
+            self.enforce_deadlines()
+            self.reap()
+            if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
+                self.kill_all("the shutdown grace period ran out")
+            time.sleep(0.1)
+
+    def heartbeat(self) -> None:
+        ids = [self.worker_id, *(c.worker_id for c in self.children)]
+        try:
+            Worker.objects.using(self.alias).filter(pk__in=ids).update(heartbeat_at=timezone.now())
+        except DatabaseError as exc:  # the database is away: keep the processes, try again
+            log_event("worker.heartbeat_failed", logging.WARNING, error=str(exc))
+            connections[self.alias].close()
+
+    def enforce_deadlines(self) -> None:
+        for child in list(self.children):
+            deadline = child.slot.deadline.value
+            if deadline and time.time() > deadline and child.process.is_alive():
+                log_event("worker.hard_timeout", logging.WARNING, worker=child.worker_id)
+                self.kill(
+                    child,
+                    Outcome.TIMEOUT,
+                    "timeout: the job ignored its soft timeout and was stopped hard",
+                )
+
+    def reap(self) -> None:
+        """Collect ended processes; replace them unless stopping or draining (burst)."""
+        for child in list(self.children):
+            if child.process.is_alive():
+                continue
+            child.process.join()
+            self.children.remove(child)
+            self._count(child)
+            code = child.process.exitcode
+            if code != 0:
+                ended = maintenance.end_running_jobs(
+                    child.worker_id, Outcome.LOST, f"the worker process ended with code {code}"
+                )
+                log_event(
+                    "worker.process_died",
+                    logging.ERROR,
+                    worker=child.worker_id,
+                    exitcode=code,
+                    jobs=ended,
+                )
+            Worker.objects.using(self.alias).filter(pk=child.worker_id).update(
+                state=WorkerState.STOPPED, stopped_at=timezone.now()
+            )
+            if code != 0 and not self.stop_requested and not self._done(child):
+                self.children.append(self.spawn())
+
+    def _done(self, child: Child) -> bool:
+        return self.budget is not None and self.budget.value <= 0
+
+    def kill(self, child: Child, outcome: str, reason: str) -> None:
+        """Stop a process at once and record the end of the job it was running."""
+        child.process.kill()
+        child.process.join()
+        maintenance.end_running_jobs(child.worker_id, outcome, reason)
+
+    def kill_all(self, reason: str) -> None:
+        for child in list(self.children):
+            if child.process.is_alive():
+                self.kill(child, Outcome.INTERRUPTED, reason)
+
+    def _count(self, child: Child) -> None:
+        self.finished_processed += child.slot.processed.value
+        self.finished_failed += child.slot.failed.value
+
+    def processed(self) -> int:
+        return self.finished_processed + sum(c.slot.processed.value for c in self.children)
+
+    # --- signals ----------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.stop_requested += 1
+        if self.stop_requested == 1:
+            self.stop_started = time.monotonic()
+            log_event("worker.stopping", worker=self.worker_id, signal=signal.Signals(signum).name)
+            for child in self.children:
+                if child.process.is_alive():
+                    os.kill(child.process.pid, signal.SIGTERM)
+            return
+        log_event("worker.stopping_now", logging.WARNING, worker=self.worker_id)
+        self.stop_started = -1e9  # the next supervise() turn kills and requeues
+        sys.stdout.flush()

@@ -1,0 +1,71 @@
+"""How an idle worker process waits: LISTEN on PostgreSQL, a jittered sleep elsewhere.
+
+Polling stays the source of truth: a missed notification costs at most one idle interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any
+
+from django.db import connections
+
+from django_jobs.conf import jobs_settings
+from django_jobs.logs import log_event
+
+
+def jittered(seconds: float) -> float:
+    """``seconds`` give or take 20 %, so idle workers do not poll in step."""
+    return seconds * random.uniform(0.8, 1.2)
+
+
+class Waiter:
+    """``wait(seconds)`` returns early when an enqueue NOTIFY arrives (PostgreSQL)."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.listener: Any = None
+        self.retry_at = 0.0
+        connection = connections[alias]
+        self.enabled = connection.vendor == "postgresql" and jobs_settings.USE_LISTEN_NOTIFY
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds`` (jittered); ``True`` when woken by a notification."""
+        seconds = jittered(seconds)
+        listener = self._listener()
+        if listener is None:
+            time.sleep(seconds)
+            return False
+        try:
+            return any(True for _ in listener.notifies(timeout=seconds, stop_after=1))
+        except Exception as exc:  # the connection broke: poll until it can be made again
+            log_event("worker.listen_lost", logging.WARNING, error=str(exc))
+            self.close()
+            self.retry_at = time.monotonic() + 5
+            return False
+
+    def _listener(self) -> Any:
+        if not self.enabled or self.listener is not None or time.monotonic() < self.retry_at:
+            return self.listener
+        try:
+            import psycopg
+            from psycopg import sql
+
+            params = connections[self.alias].get_connection_params()
+            params.pop("cursor_factory", None)
+            conn = psycopg.connect(**params, autocommit=True)
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(jobs_settings.NOTIFY_CHANNEL)))
+            self.listener = conn
+        except Exception as exc:  # psycopg2 only, or the server is away: poll instead
+            log_event("worker.listen_unavailable", logging.WARNING, error=str(exc))
+            self.retry_at = time.monotonic() + 5
+        return self.listener
+
+    def close(self) -> None:
+        if self.listener is not None:
+            try:
+                self.listener.close()
+            finally:
+                self.listener = None

@@ -1,0 +1,83 @@
+"""Real worker processes against the test database of this test run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["DJANGO_JOBS_TEST_DB_NAME"] = str(connection.settings_dict["NAME"])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+class Workers:
+    """Starts ``manage.py runjobs`` processes and makes sure none outlives the test."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+
+    @staticmethod
+    def command(args: tuple[str, ...], recurring: bool) -> list[str]:
+        extra = [] if recurring else ["--no-recurring"]
+        return [sys.executable, "-m", "django", "runjobs", "--idle-interval", "0.1", *extra, *args]
+
+    def start(self, *args: str, recurring: bool = False) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            self.command(args, recurring),
+            cwd=ROOT,
+            env=worker_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def run(
+        self, *args: str, timeout: float = 120, recurring: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(args, recurring),
+            cwd=ROOT,
+            env=worker_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture
+def workers() -> Iterator[Workers]:
+    started = Workers()
+    yield started
+    started.stop_all()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
