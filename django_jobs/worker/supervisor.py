@@ -26,11 +26,33 @@ from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import log_event
-from django_jobs.models import Outcome, Worker, WorkerState
+from django_jobs.models import Job, Outcome, Worker, WorkerState
+from django_jobs.states import State
 from django_jobs.worker import maintenance, recurring
 from django_jobs.worker.loop import IDLE, LoopOptions, Slot, WorkerLoop
 
 _fork = multiprocessing.get_context("fork")
+#: Seconds between two "worker.summary" log lines.
+SUMMARY_INTERVAL = 60.0
+
+
+class ProgressBar:
+    """``--burst`` on a terminal: ``[#####.....] 120/400 jobs`` redrawn in place."""
+
+    def __init__(self, total: int, stream: Any) -> None:
+        self.total, self.stream, self.shown = max(total, 1), stream, -1
+
+    def show(self, done: int) -> None:
+        if done == self.shown:
+            return
+        self.shown = done
+        filled = min(30, 30 * done // self.total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} jobs")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
 
 
 @dataclass
@@ -68,6 +90,7 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
     stop_requested: int = 0
     stop_started: float = 0.0
+    progress: ProgressBar | None = None
 
     def __post_init__(self) -> None:
         self.alias = jobs_settings.DATABASE
@@ -83,9 +106,14 @@ class Supervisor:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def run(self) -> int:
-        """Start, supervise until every process has ended, clean up; return the exit code."""
+    def run(self, progress_stream: Any = None) -> int:
+        """Start, supervise until every process has ended, clean up; return the exit code.
+
+        ``progress_stream``: in burst mode, draw a progress bar there (a terminal).
+        """
         self.register()
+        if self.options.burst and progress_stream is not None:
+            self.progress = ProgressBar(self.ready_count(), progress_stream)
         if self.options.recurring:
             recurring.sync_schedules()
         maintenance.rescue_dead_workers()
@@ -94,11 +122,27 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         for _ in range(self.concurrency):
             self.children.append(self.spawn())
+        log_event(
+            "worker.started",
+            worker=self.worker_id,
+            processes=self.concurrency,
+            queues=",".join(self.options.queues or []) or None,
+            role=self.options.role,
+        )
         try:
             self.supervise()
         finally:
+            if self.progress is not None:
+                self.progress.show(self.processed())
+                self.progress.close()
             self.unregister()
         return 0
+
+    def ready_count(self) -> int:
+        ready = Job.objects.using(self.alias).filter(state=State.QUEUED)
+        if self.options.queues:
+            ready = ready.filter(queue__in=self.options.queues)
+        return ready.count()
 
     def register(self) -> None:
         Worker.objects.using(self.alias).create(
@@ -153,16 +197,35 @@ class Supervisor:
 
     def supervise(self) -> None:
         next_beat = 0.0
+        next_summary = time.monotonic() + SUMMARY_INTERVAL
         while self.children:
             now = time.monotonic()
             if now >= next_beat:
                 self.heartbeat()
                 next_beat = now + jobs_settings.HEARTBEAT_INTERVAL
+            if now >= next_summary:
+                self.summary()
+                next_summary = now + SUMMARY_INTERVAL
+            if self.progress is not None:
+                self.progress.show(self.processed())
             self.enforce_deadlines()
             self.reap()
             if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
                 self.kill_all("the shutdown grace period ran out")
             time.sleep(0.1)
+
+    def summary(self) -> None:
+        """The periodic one-line summary: jobs run and failed so far, processes alive."""
+        failed = self.finished_failed + sum(c.slot.failed.value for c in self.children)
+        elapsed = time.monotonic() - self.started
+        log_event(
+            "worker.summary",
+            worker=self.worker_id,
+            processed=self.processed(),
+            failed=failed,
+            processes=len(self.children),
+            rate=self.processed() / elapsed if elapsed else 0.0,
+        )
 
     def heartbeat(self) -> None:
         ids = [self.worker_id, *(c.worker_id for c in self.children)]

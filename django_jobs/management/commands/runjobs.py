@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_jobs.conf import jobs_settings
 from django_jobs.models import Role
 from django_jobs.models.queue import QUEUE_NAME_RE, QUEUE_NAME_RULE
-from django_jobs.worker.loop import LoopOptions, WorkerLoop
+from django_jobs.worker.loop import LoopOptions
 from django_jobs.worker.supervisor import Supervisor
 
 
@@ -127,7 +127,8 @@ class Command(BaseCommand):
         concurrency = options["concurrency"] or os.cpu_count() or 1
         supervisor = Supervisor(loop_options, concurrency, name=options["worker_id"] or "")
         self.banner(supervisor, loop_options, concurrency)
-        supervisor.run()
+        tty = self.stdout.isatty() if hasattr(self.stdout, "isatty") else False
+        supervisor.run(progress_stream=self.stdout._out if tty else None)
 
     def banner(self, supervisor: Supervisor, options: LoopOptions, concurrency: int) -> None:
         from django.db import connections
@@ -149,6 +150,3 @@ class Command(BaseCommand):
             f"  queues: {served}\n  concurrency: {concurrency}\n  database: {where}\n"
         )
         self.stdout.flush()
-
-
-__all__ = ["Command", "WorkerLoop"]
