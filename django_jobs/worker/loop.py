@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import connections
+from django.db import DatabaseError, InterfaceError, connections
 from django.utils import timezone
 
 from django_jobs import db
@@ -109,16 +109,38 @@ class WorkerLoop:
 
     def run(self) -> int:
         """Run until stopped (or drained, with ``burst``); return the number of jobs run."""
+        outage = 0
         try:
             while not self.stopping and not self._limit_reached():
-                if self.turn() == 0:
-                    if self.options.burst and self._drained():
+                try:
+                    ran = self.turn()
+                    if ran == 0 and self.options.burst and self._drained():
                         break
-                    if not self.stopping:
-                        self.waiter.wait(self.options.idle_interval)
+                    outage = 0
+                except (DatabaseError, InterfaceError) as exc:
+                    outage += 1
+                    self._database_away(exc, outage)
+                    continue
+                if ran == 0 and not self.stopping:
+                    self.waiter.wait(self.options.idle_interval)
         finally:
             self.waiter.close()
         return self.processed
+
+    def _database_away(self, exc: Exception, attempt: int) -> None:
+        """Drop the broken connection and wait (1, 2, 4 ... 30 s) before trying again."""
+        pause = min(2 ** (attempt - 1), 30)
+        log_event(
+            "worker.database_error",
+            logging.ERROR,
+            worker=self.worker_id,
+            error=str(exc).strip()[:200],
+            retry_in=pause,
+        )
+        connections[self.alias].close()
+        deadline = time.monotonic() + pause
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def turn(self) -> int:
         """One pass of the loop without the wait; return how many jobs ran."""

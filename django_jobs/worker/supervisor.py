@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, connections
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
@@ -60,6 +60,7 @@ class Child:
     worker_id: str
     process: Any
     slot: Slot
+    started: float = field(default_factory=time.monotonic)
 
 
 def _die_with_parent() -> None:
@@ -91,6 +92,8 @@ class Supervisor:
     stop_requested: int = 0
     stop_started: float = 0.0
     progress: ProgressBar | None = None
+    pending: list[float] = field(default_factory=list)
+    quick_deaths: int = 0
 
     def __post_init__(self) -> None:
         self.alias = jobs_settings.DATABASE
@@ -198,21 +201,34 @@ class Supervisor:
     def supervise(self) -> None:
         next_beat = 0.0
         next_summary = time.monotonic() + SUMMARY_INTERVAL
-        while self.children:
-            now = time.monotonic()
-            if now >= next_beat:
-                self.heartbeat()
-                next_beat = now + jobs_settings.HEARTBEAT_INTERVAL
-            if now >= next_summary:
-                self.summary()
-                next_summary = now + SUMMARY_INTERVAL
-            if self.progress is not None:
-                self.progress.show(self.processed())
-            self.enforce_deadlines()
-            self.reap()
-            if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
-                self.kill_all("the shutdown grace period ran out")
+        while self.children or (self.pending and not self.stop_requested):
+            try:
+                next_beat, next_summary = self.watch_once(next_beat, next_summary)
+            except (DatabaseError, InterfaceError) as exc:
+                # The database is away: the processes keep their jobs; a job whose end could
+                # not be written stays running and is rescued once the database is back.
+                log_event("worker.database_error", logging.ERROR, error=str(exc).strip()[:200])
+                connections[self.alias].close()
+                time.sleep(1)
             time.sleep(0.1)
+
+    def watch_once(self, next_beat: float, next_summary: float) -> tuple[float, float]:
+        """One turn of supervision; returns when the next heartbeat and summary are due."""
+        self.spawn_pending()
+        now = time.monotonic()
+        if now >= next_beat:
+            self.heartbeat()
+            next_beat = now + jobs_settings.HEARTBEAT_INTERVAL
+        if now >= next_summary:
+            self.summary()
+            next_summary = now + SUMMARY_INTERVAL
+        if self.progress is not None:
+            self.progress.show(self.processed())
+        self.enforce_deadlines()
+        self.reap()
+        if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
+            self.kill_all("the shutdown grace period ran out")
+        return next_beat, next_summary
 
     def summary(self) -> None:
         """The periodic one-line summary: jobs run and failed so far, processes alive."""
@@ -229,11 +245,7 @@ class Supervisor:
 
     def heartbeat(self) -> None:
         ids = [self.worker_id, *(c.worker_id for c in self.children)]
-        try:
-            Worker.objects.using(self.alias).filter(pk__in=ids).update(heartbeat_at=timezone.now())
-        except DatabaseError as exc:  # the database is away: keep the processes, try again
-            log_event("worker.heartbeat_failed", logging.WARNING, error=str(exc))
-            connections[self.alias].close()
+        Worker.objects.using(self.alias).filter(pk__in=ids).update(heartbeat_at=timezone.now())
 
     def enforce_deadlines(self) -> None:
         for child in list(self.children):
@@ -270,7 +282,29 @@ class Supervisor:
                 state=WorkerState.STOPPED, stopped_at=timezone.now()
             )
             if code != 0 and not self.stop_requested and not self._done(child):
+                self.respawn_after(child)
+
+    def respawn_after(self, child: Child) -> None:
+        """Replace a process that died; one that dies young waits longer each time (no crash
+        loop while, say, the database is away)."""
+        young = time.monotonic() - child.started < 5
+        self.quick_deaths = self.quick_deaths + 1 if young else 0
+        pause = min(2.0**self.quick_deaths, 30.0) if young else 0.0
+        self.pending.append(time.monotonic() + pause)
+
+    def spawn_pending(self) -> None:
+        now = time.monotonic()
+        due = [t for t in self.pending if t <= now]
+        if not due or self.stop_requested:
+            return
+        self.pending = [t for t in self.pending if t > now]
+        for _ in due:
+            try:
                 self.children.append(self.spawn())
+            except DatabaseError as exc:
+                log_event("worker.spawn_failed", logging.ERROR, error=str(exc)[:200])
+                connections[self.alias].close()
+                self.pending.append(now + 5)
 
     def _done(self, child: Child) -> bool:
         return self.budget is not None and self.budget.value <= 0
