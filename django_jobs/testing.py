@@ -57,21 +57,32 @@ def run_jobs(
     ran = 0
     queue_list = list(queues) if queues is not None else None
     snapshot: list[Job] | None = None
+    newer: set[object] = set()  # rows of a version this process does not know: left alone
     while max_jobs is None or ran < max_jobs:
         if snapshot is None or until_empty:
             _stage(include_scheduled)
             ready = Job.objects.using(jobs_settings.DATABASE).filter(state=State.QUEUED)
             if queue_list is not None:
                 ready = ready.filter(queue__in=queue_list)
-            ordered = ready.order_by("-priority", "run_at", "id")
+            ordered = ready.exclude(pk__in=newer).order_by("-priority", "run_at", "id")
             snapshot = list(ordered[:1] if until_empty else ordered)
         if not snapshot:
             break
         job = snapshot.pop(0)
+        if _is_newer_version(job):
+            newer.add(job.pk)
+            continue
         if claim_one(job, _worker_id()):
             execute(job, _worker_id())
             ran += 1
     return ran
+
+
+def _is_newer_version(job: Job) -> bool:
+    from django_jobs.registry import registry
+
+    known = registry.versions(job.name)
+    return bool(known) and job.version > max(known)
 
 
 def _stage(include_scheduled: bool) -> None:

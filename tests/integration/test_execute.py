@@ -265,3 +265,11 @@ def test_aheartbeat__from_an_async_job():
     run_jobs()
     job.refresh_from_db()
     assert (job.state, job.progress, job.meta) == ("succeeded", 0.25, {"step": "quarter"})
+
+
+def test_run_jobs__newer_version_left_waiting():
+    job = defs.add.enqueue(1, 1)
+    Job.objects.filter(pk=job.pk).update(version=99)
+    assert run_jobs() == 0
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("queued", 0)

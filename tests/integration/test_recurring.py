@@ -130,7 +130,8 @@ def test_recurring_job__failures_back_off_then_skip(clean_registry):
     run_jobs()
     flaky = Schedule.objects.get(name="flaky_recurring")
     assert flaky.consecutive_failures == 1 and flaky.skipped_at is None
-    waited = (flaky.next_run_at - Job.objects.get(name="flaky_recurring").finished_at).total_seconds()
+    finished = Job.objects.get(name="flaky_recurring").finished_at
+    waited = (flaky.next_run_at - finished).total_seconds()
     assert 1.9 <= waited <= 2.1  # min(2 ** 1, 300)
     recurring.enqueue_due(flaky.next_run_at)
     run_jobs()
