@@ -1,4 +1,4 @@
-"""runjobs as a real process: retries, dead letters, poison rows, limits, options, lost processes."""
+"""runjobs as a real process: retries, dead letters, poison rows, limits, options, kill -9."""
 
 import os
 import signal
@@ -168,5 +168,5 @@ def test_supervisor__replaces_a_killed_process_and_requeues_its_job(workers):
     assert Worker.objects.get(pk=child.pk).state in ("stopped", "dead")
 
     os.kill(process.pid, signal.SIGTERM)
-    os.kill(process.pid, signal.SIGTERM)  # the second signal: stop at once, requeueing
+    os.kill(process.pid, signal.SIGINT)  # a second signal: stop at once, requeueing
     assert process.wait(timeout=30) == 0, output
