@@ -182,6 +182,21 @@ class Job(models.Model):
 
     # --- state changes ----------------------------------------------------------------------
 
+    def resubmit(self, *, reset_retry_count: bool = True) -> Job:
+        """A new job with this one's definition, arguments and options (this row is kept).
+
+        ``reset_retry_count=False`` gives the new job only the attempts this one had left.
+        """
+        from django_jobs.operations import resubmit_job
+
+        return resubmit_job(self, reset_retry_count=reset_retry_count)
+
+    def run_now(self) -> bool:
+        """Make a scheduled job (future ``run_at`` or a retry in backoff) ready at once."""
+        from django_jobs.operations import run_job_now
+
+        return run_job_now(self)
+
     def cancel(self) -> bool:
         """Cancel this job: at once when waiting, by request when running.
 
