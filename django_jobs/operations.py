@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_jobs import states
 from django_jobs.conf import jobs_settings
 from django_jobs.enqueue import EnqueueRequest, after_enqueue, write_jobs
+from django_jobs.exceptions import InvalidTransition
 from django_jobs.lifecycle import move
 from django_jobs.models import Job
 from django_jobs.registry import registry
@@ -19,7 +20,11 @@ from django_jobs.states import State
 def resubmit_job(job: Job, *, reset_retry_count: bool = True) -> Job:
     """Enqueue a copy of a finished job; raises ``UnknownJob`` if its definition is gone."""
     if job.state not in states.FINISHED_STATES:
-        states.check_transition(job.state, State.QUEUED, job_id=job.pk)
+        raise InvalidTransition(
+            f"job {job.pk} is {job.state}; only a finished job can be resubmitted",
+            current=job.state,
+            target=State.QUEUED,
+        )
     definition = registry.get(job.name, job.version)
     request = EnqueueRequest(definition).using(
         queue=job.queue, priority=job.priority, meta=job.meta or None, group_key=job.group_key
