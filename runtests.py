@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import importlib.util
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -167,8 +168,11 @@ def run_postgres(pytest_args: list[str], results: list[Result]) -> None:
             f"(set {URL_ENV_VAR} to use an existing server instead).",
             flush=True,
         )
+        # The chaos test restarts the server mid-run with this command.
+        os.environ["DJANGO_JOBS_TEST_PG_RESTART"] = shlex.join(cluster.restart_command())
         run_database("postgres", cluster.url, pytest_args, results)
     finally:
+        os.environ.pop("DJANGO_JOBS_TEST_PG_RESTART", None)
         cluster.stop()
 
 

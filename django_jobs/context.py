@@ -8,6 +8,7 @@ that it must stop: it raises ``JobCancelled``.
 from __future__ import annotations
 
 import contextvars
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -23,6 +24,34 @@ current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar(
 )
 
 
+class Body:
+    """The job code running in this process right now, as signal handlers need to see it."""
+
+    running = False  # the job's own code runs (not the recording around it)
+    cancel_requested = False  # the worker was told this job is cancelled
+    task: Any = None  # the asyncio task of an async job
+    loop: Any = None  # and its event loop
+
+    def start(self) -> None:
+        self.running, self.cancel_requested, self.task, self.loop = True, False, None, None
+
+    def stop(self) -> None:
+        self.running, self.task, self.loop = False, None, None
+
+
+body = Body()
+
+
+def request_cancel() -> None:
+    """Called from the worker's signal handler: sync jobs learn it at ``heartbeat()``, async
+    jobs get their task cancelled (a ``CancelledError`` at their next ``await``)."""
+    if not body.running:
+        return
+    body.cancel_requested = True
+    if body.task is not None and body.loop is not None:
+        body.loop.call_soon_threadsafe(body.task.cancel)
+
+
 def heartbeat(progress: float | None = None, meta: dict[str, Any] | None = None) -> None:
     """Tell the worker this job is alive; store ``progress`` (0..1) and merge ``meta``.
 
@@ -34,6 +63,8 @@ def heartbeat(progress: float | None = None, meta: dict[str, Any] | None = None)
     job = current_job.get()
     if job is None:
         return
+    if body.cancel_requested:
+        raise JobCancelled(f"job {job.pk} was cancelled")
     if progress is not None and (
         isinstance(progress, bool)
         or not isinstance(progress, (int, float))
@@ -46,6 +77,9 @@ def heartbeat(progress: float | None = None, meta: dict[str, Any] | None = None)
         fields["progress"] = float(progress)
     if meta:
         fields["meta"] = {**(job.meta or {}), **meta}
+    definition = job.definition
+    if definition is not None and definition.heartbeat_timeout:
+        fields["lease_expires_at"] = now + timedelta(seconds=definition.heartbeat_timeout)
     rows = Job.objects.using(jobs_settings.DATABASE).filter(
         pk=job.pk, state=State.RUNNING, claim_token=job.claim_token
     )

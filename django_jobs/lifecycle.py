@@ -39,6 +39,16 @@ def move(job: Job, target: str, *, claim_token: uuid.UUID | None = None, **field
     return changed
 
 
+def wake_workers(payloads: list[str]) -> None:
+    """NOTIFY the workers (PostgreSQL; delivered at commit): a running job was cancelled."""
+    from django.db import connections
+
+    from django_jobs import db
+
+    connection = connections[jobs_settings.DATABASE]
+    db.for_connection(connection).notify(connection, payloads)
+
+
 def expiry(job: Job, now: Any) -> Any:
     """When a job finishing now may be pruned: its definition's ``result_ttl`` after now."""
     definition = job.definition
@@ -75,6 +85,7 @@ def cancel_job(job: Job) -> bool:
             )
             if asked:
                 job.cancel_requested_at = now
+                wake_workers(["cancel"])
                 return False
         else:
             states.check_transition(job.state, State.CANCELLED, job_id=job.pk)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Run the django_jobs example project on a fresh machine: install django_jobs from this
 # checkout, migrate, create the superuser admin / admin, enqueue the sample jobs and run them,
-# then serve the admin at http://127.0.0.1:${PORT:-8000}/admin/.
+# then start a worker (runjobs --concurrency 2) in the background and serve the admin at
+# http://127.0.0.1:${PORT:-8000}/admin/. Ctrl-C stops the server, then the worker.
 #
 #   ./run.sh                                            SQLite, db.sqlite3 next to manage.py
 #   DATABASE_URL=postgresql://user:pass@host:5432/name ./run.sh          PostgreSQL
 #
-# Options:     --no-server   stop after the demo instead of starting the server
+# Options:     --no-server   stop after the demo: start neither the worker nor the server
 #              --no-install  use the Python interpreter as it is (django_jobs importable)
 # Environment: PYTHON (interpreter, default python3), PORT (default 8000),
 #              EXAMPLE_DB_PATH (another SQLite file).
@@ -23,7 +24,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-server) serve=0 ;;
         --no-install) install=0 ;;
-        -h | --help) sed -n '2,15p' "$HERE/run.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,16p' "$HERE/run.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -91,10 +92,30 @@ step "Enqueueing the sample jobs and running them"
 echo
 echo "Admin: http://127.0.0.1:${PORT:-8000}/admin/ (admin / admin)"
 if [ "$serve" -eq 0 ]; then
-    echo "(--no-server: not starting the server)"
+    echo "(--no-server: starting neither the worker nor the server)"
     exit 0
 fi
 
-# Once the runjobs worker command exists, this script will start it here, in the
-# background next to the server, so that jobs enqueued later run without --run.
-exec "$PY" manage.py runserver "127.0.0.1:${PORT:-8000}"
+worker_pid=""
+stop_worker() {
+    if [ -n "$worker_pid" ] && kill -0 "$worker_pid" 2>/dev/null; then
+        echo
+        echo "Stopping the worker (SIGTERM: running jobs get up to 30 s to finish)"
+        kill -TERM "$worker_pid" 2>/dev/null || true
+        wait "$worker_pid" 2>/dev/null || true
+    fi
+}
+trap stop_worker EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step "Starting the worker in the background: manage.py runjobs --concurrency 2"
+# Its own process group (set -m), so that Ctrl-C reaches the server only; the EXIT trap
+# then stops the worker gracefully with one SIGTERM.
+set -m
+"$PY" manage.py runjobs --concurrency 2 </dev/null &
+worker_pid=$!
+set +m
+
+step "Starting the development server (Ctrl-C stops it, then the worker)"
+"$PY" manage.py runserver "127.0.0.1:${PORT:-8000}"

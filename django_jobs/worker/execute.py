@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import threading
+import time
 import traceback as tb
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, connections, transaction
 from django.utils import timezone
 
 from django_jobs import signals
 from django_jobs.conf import jobs_settings
-from django_jobs.context import current_job
+from django_jobs.context import body, current_job
 from django_jobs.exceptions import JobCancelled, JobInterrupted, JobResultError, JobTimeout
 from django_jobs.logs import job_fields, log_event
 from django_jobs.models import Job, Outcome
@@ -65,10 +67,46 @@ def execute(job: Job, worker_id: str) -> Result:
     definition = registry.find(job.name, job.version)
     if definition is not None and definition.atomic:
         return _execute_atomic(job, definition, worker_id, started)
+    hold_lease(job, definition)
     result = run_attempt(job, definition)
     result.started_at = started
-    record.finish(job, definition, result, worker_id)
+    record_until_written(job, definition, result, worker_id)
     return result
+
+
+def hold_lease(job: Job, definition: Definition | None) -> None:
+    """With ``heartbeat_timeout``, the job is stalled unless it calls ``heartbeat()`` in time."""
+    if definition is None or not definition.heartbeat_timeout:
+        return
+    lease = timezone.now() + timedelta(seconds=definition.heartbeat_timeout)
+    Job.objects.using(jobs_settings.DATABASE).filter(pk=job.pk, claim_token=job.claim_token).update(
+        lease_expires_at=lease
+    )
+
+
+def record_until_written(
+    job: Job, definition: Definition | None, result: Result, worker_id: str
+) -> bool:
+    """Record the outcome, waiting for the database when it is away (1, 2, 4 ... 30 s).
+
+    The outcome is kept in memory meanwhile and written once the database is back; if the
+    job was rescued in between, the fenced write is dropped.
+    """
+    pause = 1.0
+    while True:
+        try:
+            return record.finish(job, definition, result, worker_id)
+        except (DatabaseError, InterfaceError) as exc:
+            log_event(
+                "job.record_delayed",
+                logging.ERROR,
+                **job_fields(job),
+                error=str(exc).strip()[:200],
+                retry_in=pause,
+            )
+            connections[jobs_settings.DATABASE].close()
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 def _execute_atomic(job: Job, definition: Definition, worker_id: str, started: datetime) -> Result:
@@ -96,7 +134,7 @@ class _RollBack(Exception):
 def run_attempt(job: Job, definition: Definition | None) -> Result:
     """Resolve, decode and run; never raises for anything the job itself does."""
     token = current_job.set(job)
-    _body.running = True
+    body.start()
     try:
         if definition is None:
             raise Permanent(
@@ -108,21 +146,14 @@ def run_attempt(job: Job, definition: Definition | None) -> Result:
     except (Exception, SystemExit, KeyboardInterrupt) as exc:  # job code may raise anything
         return failure(exc, definition)
     finally:
-        _body.running = False
+        body.stop()
         current_job.reset(token)
     return Result(Outcome.SUCCEEDED, value=value)
 
 
-class _Body:
-    running = False
-
-
-_body = _Body()
-
-
 def in_job_body() -> bool:
     """True while the job's own code runs (signal handlers may interrupt only then)."""
-    return _body.running
+    return body.running
 
 
 def decode_arguments(job: Job) -> tuple[list[Any], dict[str, Any]]:
@@ -149,8 +180,11 @@ def call(definition: Definition, args: list[Any], kwargs: dict[str, Any]) -> Any
 
 async def _run_async(definition: Definition, args: list[Any], kwargs: dict[str, Any]) -> Any:
     task = asyncio.ensure_future(definition.func(*args, **kwargs))
+    body.task, body.loop = task, asyncio.get_running_loop()
     done, _ = await asyncio.wait({task}, timeout=definition.timeout)
     if task in done:
+        if task.cancelled():
+            raise JobCancelled(f"{definition.name} was cancelled")
         return task.result()
     task.cancel()
     await asyncio.wait({task})

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from django_jobs import db
 from django_jobs.conf import jobs_settings
+from django_jobs.context import request_cancel
 from django_jobs.exceptions import JobInterrupted
 from django_jobs.logs import job_fields, log_event
 from django_jobs.models import Job, Role
@@ -31,6 +32,8 @@ from django_jobs.worker.wakeup import Waiter
 #: Codes a process shares with its supervisor about the job it runs (see ``Slot``).
 IDLE, FINISH, REQUEUE, STOP = 0, 1, 2, 3
 POLICY_CODES = {"finish": FINISH, "requeue": REQUEUE, "stop": STOP}
+#: The supervisor tells a process that its running job was cancelled with this signal.
+CANCEL_SIGNAL = signal.SIGUSR1
 
 
 @dataclass
@@ -99,6 +102,7 @@ class WorkerLoop:
     def install_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(CANCEL_SIGNAL, lambda signum, frame: request_cancel())
 
     def _on_term(self, signum: int, frame: Any) -> None:
         self.stopping = True

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, connections
+from django.db.models import Q
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
@@ -29,7 +30,8 @@ from django_jobs.logs import log_event
 from django_jobs.models import Job, Outcome, Worker, WorkerState
 from django_jobs.states import State
 from django_jobs.worker import maintenance, recurring
-from django_jobs.worker.loop import IDLE, LoopOptions, Slot, WorkerLoop
+from django_jobs.worker.loop import CANCEL_SIGNAL, IDLE, LoopOptions, Slot, WorkerLoop
+from django_jobs.worker.wakeup import Waiter
 
 _fork = multiprocessing.get_context("fork")
 #: Seconds between two "worker.summary" log lines.
@@ -94,6 +96,9 @@ class Supervisor:
     progress: ProgressBar | None = None
     pending: list[float] = field(default_factory=list)
     quick_deaths: int = 0
+    woken: bool = False
+    next_watch: float = 0.0
+    cancel_signalled: set[Any] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.alias = jobs_settings.DATABASE
@@ -106,6 +111,7 @@ class Supervisor:
         # --max-jobs is for the whole worker: its processes draw from one shared budget.
         limit = self.options.max_jobs
         self.budget = _fork.Value("i", limit) if limit is not None else None
+        self.waiter = Waiter(self.alias)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -139,6 +145,7 @@ class Supervisor:
                 self.progress.show(self.processed())
                 self.progress.close()
             self.unregister()
+            self.waiter.close()
         return 0
 
     def ready_count(self) -> int:
@@ -210,7 +217,8 @@ class Supervisor:
                 log_event("worker.database_error", logging.ERROR, error=str(exc).strip()[:200])
                 connections[self.alias].close()
                 time.sleep(1)
-            time.sleep(0.1)
+            # A cancel request NOTIFYs (PostgreSQL): look at the jobs at once when woken.
+            self.woken = self.waiter.wait(0.1, jitter=False)
 
     def watch_once(self, next_beat: float, next_summary: float) -> tuple[float, float]:
         """One turn of supervision; returns when the next heartbeat and summary are due."""
@@ -225,6 +233,9 @@ class Supervisor:
         if self.progress is not None:
             self.progress.show(self.processed())
         self.enforce_deadlines()
+        if self.woken or now >= self.next_watch:
+            self.watch_jobs()
+            self.next_watch = now + 0.5
         self.reap()
         if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
             self.kill_all("the shutdown grace period ran out")
@@ -246,6 +257,37 @@ class Supervisor:
     def heartbeat(self) -> None:
         ids = [self.worker_id, *(c.worker_id for c in self.children)]
         Worker.objects.using(self.alias).filter(pk__in=ids).update(heartbeat_at=timezone.now())
+
+    def watch_jobs(self) -> None:
+        """Interrupt cancelled jobs (then stop them hard after the grace), stop stalled ones."""
+        by_id = {c.worker_id: c for c in self.children if c.process.is_alive()}
+        if not by_id:
+            return
+        now = timezone.now()
+        rows = (
+            Job.objects.using(self.alias)
+            .filter(state=State.RUNNING, worker__in=list(by_id))
+            .filter(Q(cancel_requested_at__isnull=False) | Q(lease_expires_at__lt=now))
+            .values_list("pk", "worker", "cancel_requested_at", "lease_expires_at")
+        )
+        for pk, worker, cancel_at, lease in rows:
+            child = by_id[worker]
+            if lease is not None and lease < now:
+                log_event("job.stalled", logging.WARNING, job=pk, worker=worker)
+                self.kill(
+                    child,
+                    Outcome.STALLED,
+                    "stalled: no heartbeat() within the job's heartbeat_timeout",
+                )
+            elif pk not in self.cancel_signalled:
+                self.cancel_signalled.add(pk)
+                os.kill(child.process.pid, CANCEL_SIGNAL)
+            elif (now - cancel_at).total_seconds() > jobs_settings.CANCEL_GRACE:
+                self.kill(
+                    child,
+                    Outcome.CANCELLED,
+                    "cancelled; stopped hard after the cancel grace period",
+                )
 
     def enforce_deadlines(self) -> None:
         for child in list(self.children):

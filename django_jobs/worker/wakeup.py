@@ -31,9 +31,9 @@ class Waiter:
         connection = connections[alias]
         self.enabled = connection.vendor == "postgresql" and jobs_settings.USE_LISTEN_NOTIFY
 
-    def wait(self, seconds: float) -> bool:
+    def wait(self, seconds: float, *, jitter: bool = True) -> bool:
         """Sleep up to ``seconds`` (jittered); ``True`` when woken by a notification."""
-        seconds = jittered(seconds)
+        seconds = jittered(seconds) if jitter else seconds
         listener = self._listener()
         if listener is None:
             time.sleep(seconds)

@@ -7,11 +7,17 @@ file (``EXAMPLE_DB_PATH``), whatever database the rest of the suite uses; the re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -139,3 +145,81 @@ def test_run_sh__twice_without_install_or_server(env):
     for proc in (first, second):
         assert totals(proc.stdout)["succeeded"] > 0
         assert "Admin: http://127.0.0.1:8000/admin/ (admin / admin)" in proc.stdout
+        assert "django_jobs worker" not in proc.stdout  # --no-server starts no worker either
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except Exception:  # the server or the tables are not there yet
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def test_run_sh__starts_a_worker_next_to_the_server_and_stops_it(env, tmp_path):
+    port = free_port()
+    db_path = env["EXAMPLE_DB_PATH"]
+    log_path = tmp_path / "run.log"
+
+    def query(sql: str) -> list[tuple]:
+        with sqlite3.connect(db_path, timeout=10) as connection:
+            return connection.execute(sql).fetchall()
+
+    def recurring_run_succeeded() -> bool:
+        return bool(
+            query(
+                "SELECT 1 FROM django_jobs_job WHERE name = 'demo.jobs.refresh_exchange_rates' "
+                "AND scheduled_for IS NOT NULL AND state = 'succeeded'"
+            )
+        )
+
+    def admin_answers() -> bool:
+        url = f"http://127.0.0.1:{port}/admin/login/"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+
+    script = ["bash", str(EXAMPLE / "run.sh"), "--no-install"]
+    script_env = {**env, "PYTHON": sys.executable, "PORT": str(port)}
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            script,
+            cwd=EXAMPLE,
+            env=script_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group, like a terminal's foreground job
+        )
+        try:
+            up = wait_until(admin_answers, TIMEOUT) and wait_until(recurring_run_succeeded, 60)
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: reaches the server, not the worker
+            code = proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                # The worker has a process group of its own: stop it too if it is still up.
+                running = "SELECT pid FROM django_jobs_worker WHERE state = 'running'"
+                for (pid,) in query(running):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+    output = log_path.read_text()
+    assert up, output
+    assert code == 130, output
+    assert "django_jobs worker" in output and "concurrency: 2" in output
+    # One graceful SIGTERM from the script's trap, not a second signal.
+    assert "worker.stopping" in output and "signal=SIGTERM" in output, output
+    assert "worker.stopping_now" not in output, output
+    assert "worker.stopped" in output, output
+    states = {state for (state,) in query("SELECT state FROM django_jobs_worker")}
+    assert states == {"stopped"}, output

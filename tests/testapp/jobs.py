@@ -188,3 +188,36 @@ def record_run(tag: str) -> str:
 @job(interval=1, max_retries=0)
 def every_second() -> None:
     Note.objects.create(text="tick")
+
+
+@job(max_retries=0)
+def heartbeats_forever() -> str:
+    import time
+
+    for _ in range(1200):
+        time.sleep(0.05)
+        heartbeat()
+    return "never cancelled"
+
+
+@job(max_retries=0)
+async def async_waits_forever() -> str:
+    await asyncio.sleep(60)
+    return "never cancelled"
+
+
+@job(max_retries=0)
+def ignores_cancel() -> str:
+    import time
+
+    time.sleep(60)
+    return "never cancelled"
+
+
+@job(heartbeat_timeout=1, max_retries=1, retry_delay=3600)
+def goes_silent() -> str:
+    import time
+
+    heartbeat(progress=0.1)
+    time.sleep(60)
+    return "never"
