@@ -256,10 +256,14 @@ def forget_queues() -> None:
     _known_queues.clear()
 
 
-def write_jobs(jobs: list[Job], alias: str, on_conflict: str) -> list[Job]:
+def write_jobs(
+    jobs: list[Job], alias: str, on_conflict: str, *, skip_conflicts: bool = False
+) -> list[Job]:
     """Insert ``jobs`` atomically; resolve key conflicts per ``on_conflict``.
 
     Returns one job per input position: the inserted row, or the active job holding its key.
+    ``skip_conflicts``: rows that hit any unique constraint are dropped (schedule ticks that
+    another worker already enqueued), and only the inserted rows are returned.
     A plain enqueue is a single INSERT (plus NOTIFY): no explicit transaction is opened for
     it, since one statement is atomic on its own.
     """
@@ -267,14 +271,17 @@ def write_jobs(jobs: list[Job], alias: str, on_conflict: str) -> list[Job]:
     ops = db.for_connection(connection)
     keyed = any(j.key is not None for j in jobs)
     queues = {j.queue for j in jobs}
-    single_statement = not keyed and queues <= _known_queues.get(alias, set())
+    known = queues <= _known_queues.get(alias, set())
+    single_statement = not keyed and not skip_conflicts and known
     with transaction.atomic(using=alias) if not single_statement else _nothing():
         ensure_queues(alias, queues)
         if keyed and on_conflict == "replace":
             _cancel_waiting([j.key for j in jobs if j.key is not None], alias)
-        inserted = ops.insert_jobs(connection, jobs, ignore_conflicts=keyed)
+        inserted = ops.insert_jobs(connection, jobs, ignore_conflicts=keyed or skip_conflicts)
         result = jobs
-        if len(inserted) < len(jobs):
+        if skip_conflicts:
+            result = [j for j in jobs if j.id in inserted]
+        elif len(inserted) < len(jobs):
             result = _resolve_conflicts(jobs, inserted, alias, on_conflict, ops)
         ops.notify(
             connection,

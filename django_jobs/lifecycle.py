@@ -66,13 +66,19 @@ def cancel_job(job: Job) -> bool:
     now = timezone.now()
     for _ in range(3):  # the row may move (say, get claimed) between our read and write
         if job.state in (State.QUEUED, State.SCHEDULED):
-            if move(
-                job,
-                State.CANCELLED,
-                finished_at=now,
-                last_error="cancelled",
-                expires_at=expiry(job, now),
-            ):
+            with transaction.atomic(using=alias):
+                moved = move(
+                    job,
+                    State.CANCELLED,
+                    finished_at=now,
+                    last_error="cancelled",
+                    expires_at=expiry(job, now),
+                )
+                if moved and job.scheduled_for is not None:
+                    from django_jobs.worker.recurring import after_run
+
+                    after_run(job, State.CANCELLED, now)  # plan the next run of its schedule
+            if moved:
                 transaction.on_commit(
                     lambda: signals.job_cancelled.send_robust(Job, job=job), using=alias
                 )

@@ -48,19 +48,27 @@ def claim_jobs(
                 skip_locked=connection.features.has_select_for_update_skip_locked
             )[:limit]
         )
+        claimed = []
         for job in locked:
             job.state, job.worker, job.claim_token = "running", worker, uuid.uuid4()
             job.started_at = job.heartbeat_at = now
             job.attempts += 1
             job.lease_expires_at = job.cancel_requested_at = None
-            Job.objects.using(connection.alias).filter(pk=job.pk).update(
-                state=job.state,
-                worker=worker,
-                claim_token=job.claim_token,
-                started_at=now,
-                heartbeat_at=now,
-                attempts=job.attempts,
-                lease_expires_at=None,
-                cancel_requested_at=None,
+            # Without row locks (old SQLite in DEFERRED mode) another worker may have won.
+            won = (
+                Job.objects.using(connection.alias)
+                .filter(pk=job.pk, state="queued")
+                .update(
+                    state=job.state,
+                    worker=worker,
+                    claim_token=job.claim_token,
+                    started_at=now,
+                    heartbeat_at=now,
+                    attempts=job.attempts,
+                    lease_expires_at=None,
+                    cancel_requested_at=None,
+                )
             )
-    return locked
+            if won:
+                claimed.append(job)
+    return claimed

@@ -82,7 +82,7 @@ def finish(job: Job, definition: Definition | None, result: Result, worker_id: s
         if job.scheduled_for is not None and event not in ("job.retried", "job.requeued"):
             from django_jobs.worker.recurring import after_run
 
-            after_run(job, event == "job.succeeded", now)
+            after_run(job, fields["state"], now)
         dead = None
         if event == "job.failed" and definition is not None and definition.dead_letter:
             dead = DeadLetter.objects.using(alias).create(

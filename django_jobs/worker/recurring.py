@@ -28,7 +28,7 @@ from django_jobs.models import Job, Schedule
 from django_jobs.registry import Definition, registry
 from django_jobs.retry import recurring_backoff_seconds
 from django_jobs.schedules import due_ticks
-from django_jobs.states import ACTIVE_STATES
+from django_jobs.states import ACTIVE_STATES, State
 
 
 def recurring_definitions() -> dict[str, Definition]:
@@ -144,7 +144,7 @@ def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str)
             jobs = [request.build((), {}, None) for _ in ticks]
             for job, tick in zip(jobs, ticks):
                 job.scheduled_for = tick
-            after_enqueue(write_jobs(jobs, alias, "return"), alias)
+            after_enqueue(write_jobs(jobs, alias, "return", skip_conflicts=True), alias)
     if ticks:
         log_event(
             "schedule.fired",
@@ -155,16 +155,21 @@ def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str)
     return len(ticks)
 
 
-def after_run(job: Job, succeeded: bool, now: datetime) -> None:
-    """Book a finished run of a schedule (called in the transaction that records it)."""
+def after_run(job: Job, outcome: str, now: datetime) -> None:
+    """Book a finished run of a schedule (called in the transaction that records it).
+
+    ``outcome`` is the job's final state: a success resets the consecutive failures, a
+    failure adds one, a cancellation counts as neither.
+    """
     alias = jobs_settings.DATABASE
     schedule = Schedule.objects.using(alias).select_for_update().filter(name=job.name).first()
     definition = registry.find(job.name)
     if schedule is None:
         return
+    succeeded = outcome == State.SUCCEEDED
     if succeeded:
         schedule.consecutive_failures = 0
-    else:
+    elif outcome == State.FAILED:
         schedule.consecutive_failures += 1
         schedule.failures += 1
     limit = schedule.max_failures
@@ -177,10 +182,10 @@ def after_run(job: Job, succeeded: bool, now: datetime) -> None:
             failures=schedule.consecutive_failures,
         )
     if definition is not None and definition.kind == "recurring" and not schedule.max_runs_reached:
-        if succeeded:
-            wait = definition.interval or 0
-        else:
+        if outcome == State.FAILED:
             wait = recurring_backoff_seconds(schedule.consecutive_failures)
+        else:
+            wait = definition.interval or 0
         schedule.next_run_at = now + timedelta(seconds=wait)
     schedule.save(
         using=alias,

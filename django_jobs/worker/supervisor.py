@@ -97,6 +97,7 @@ class Supervisor:
     pending: list[float] = field(default_factory=list)
     quick_deaths: int = 0
     woken: bool = False
+    marked_stopping: bool = False
     next_watch: float = 0.0
     cancel_signalled: set[Any] = field(default_factory=set)
 
@@ -120,6 +121,8 @@ class Supervisor:
 
         ``progress_stream``: in burst mode, draw a progress bar there (a terminal).
         """
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
         self.register()
         if self.options.burst and progress_stream is not None:
             self.progress = ProgressBar(self.ready_count(), progress_stream)
@@ -127,8 +130,6 @@ class Supervisor:
             recurring.sync_schedules()
         maintenance.rescue_dead_workers()
         connections.close_all()
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
         for _ in range(self.concurrency):
             self.children.append(self.spawn())
         log_event(
@@ -237,6 +238,10 @@ class Supervisor:
             self.watch_jobs()
             self.next_watch = now + 0.5
         self.reap()
+        if self.stop_requested and not self.marked_stopping:
+            ids = [self.worker_id, *(c.worker_id for c in self.children)]
+            Worker.objects.using(self.alias).filter(pk__in=ids).update(state=WorkerState.STOPPING)
+            self.marked_stopping = True
         if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
             self.kill_all("the shutdown grace period ran out")
         return next_beat, next_summary
@@ -309,10 +314,11 @@ class Supervisor:
             self.children.remove(child)
             self._count(child)
             code = child.process.exitcode
-            if code != 0:
-                ended = maintenance.end_running_jobs(
-                    child.worker_id, Outcome.LOST, f"the worker process ended with code {code}"
-                )
+            # A process may end in the middle of a job (a crash, os._exit() in job code).
+            ended = maintenance.end_running_jobs(
+                child.worker_id, Outcome.LOST, f"the worker process ended with code {code}"
+            )
+            if code != 0 or ended:
                 log_event(
                     "worker.process_died",
                     logging.ERROR,
@@ -323,7 +329,8 @@ class Supervisor:
             Worker.objects.using(self.alias).filter(pk=child.worker_id).update(
                 state=WorkerState.STOPPED, stopped_at=timezone.now()
             )
-            if code != 0 and not self.stop_requested and not self._done(child):
+            expected = code == 0 and not ended and (self.options.burst or self._done(child))
+            if not expected and not self.stop_requested and not self._done(child):
                 self.respawn_after(child)
 
     def respawn_after(self, child: Child) -> None:

@@ -4,7 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from django_jobs.models import Schedule
+from django_jobs.models import Job, Schedule
 from tests.testapp import jobs as defs
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,13 @@ def test_listjobs__bad_format_is_a_clear_error():
 
     with pytest.raises(CommandError, match="invalid choice: 'xml'"):
         call_command("listjobs", "--format", "xml")
+
+
+def test_listjobs__stats_per_version():
+    Job.enqueue("send_email", args=["a@x"], version=1)
+    Job.enqueue("send_email", args=["a@x"], version=2)
+    Job.enqueue("send_email", args=["b@x"], version=2)
+    payload = json.loads(listjobs("--format", "json", "--stats"))
+    rows = {(r["name"], r["version"]): r for r in payload["definitions"]}
+    assert rows[("send_email", 1)]["jobs"] == {"queued": 1}
+    assert rows[("send_email", 2)]["jobs"] == {"queued": 2}

@@ -20,11 +20,19 @@ def schedule(name):
 def test_sync__one_row_per_recurring_definition():
     recurring.sync_schedules(NOW)
     names = set(Schedule.objects.values_list("name", flat=True))
-    assert {"tests.testapp.jobs.daily_digest", "tests.testapp.jobs.every_ten_minutes",
-            "tests.testapp.jobs.PurgeSessions", "tests.testapp.jobs.every_second"} <= names
+    assert {
+        "tests.testapp.jobs.daily_digest",
+        "tests.testapp.jobs.every_ten_minutes",
+        "tests.testapp.jobs.PurgeSessions",
+        "tests.testapp.jobs.every_second",
+    } <= names
     digest = schedule("daily_digest")
     assert (digest.kind, digest.cron, digest.timezone, digest.misfire) == (
-        "cron", "0 18 * * 1-5", "Europe/Paris", "once")
+        "cron",
+        "0 18 * * 1-5",
+        "Europe/Paris",
+        "once",
+    )
     assert digest.max_failures == 5
     assert digest.next_run_at == datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
     assert schedule("every_ten_minutes").next_run_at == NOW
@@ -59,8 +67,10 @@ def test_enqueue_due__two_workers_same_moment_one_run():
     stale = list(Schedule.objects.filter(name="tests.testapp.jobs.every_ten_minutes"))
     recurring.enqueue_due(NOW)
     # A second worker that read the schedule before the first advanced it loses the race.
-    assert recurring._fire(stale[0], recurring.recurring_definitions()[stale[0].name], NOW,
-                           "default") == 0
+    assert (
+        recurring._fire(stale[0], recurring.recurring_definitions()[stale[0].name], NOW, "default")
+        == 0
+    )
     assert Job.objects.filter(name="tests.testapp.jobs.every_ten_minutes").count() == 1
 
 
@@ -159,3 +169,22 @@ def test_start_at__no_tick_before(clean_registry):
 
     recurring.sync_schedules(NOW)
     assert Schedule.objects.get(name="later_cron").next_run_at >= datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def test_enqueue_due__tick_already_enqueued_is_skipped_not_an_error():
+    recurring.sync_schedules(NOW)
+    recurring.enqueue_due(NOW)
+    # As if the schedule row were rewound (a restore, a hand edit): the same tick again.
+    Schedule.objects.filter(name="tests.testapp.jobs.every_ten_minutes").update(next_run_at=NOW)
+    recurring.enqueue_due(NOW)
+    assert Job.objects.filter(name="tests.testapp.jobs.every_ten_minutes").count() == 1
+    assert schedule("every_ten_minutes").next_run_at == NOW + timedelta(minutes=10)
+
+
+def test_recurring_job__cancelled_waiting_run_plans_the_next():
+    recurring.sync_schedules(NOW)
+    recurring.enqueue_due(NOW)
+    Job.objects.get(name="tests.testapp.jobs.PurgeSessions").cancel()
+    purge = schedule("PurgeSessions")
+    assert purge.next_run_at is not None
+    assert purge.consecutive_failures == 0

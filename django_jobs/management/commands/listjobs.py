@@ -55,7 +55,7 @@ class Command(BaseCommand):
         stats = job_stats() if options["stats"] else None
         if stats is not None:
             for row in rows:
-                row["jobs"] = stats["by_definition"].get(row["name"], {})
+                row["jobs"] = stats["by_definition"].get((row["name"], row["version"]), {})
         if options["format"] == "json":
             payload: dict[str, Any] = {"definitions": rows}
             if stats is not None:
@@ -131,11 +131,11 @@ def next_run(definition: Definition, stored: dict[str, Any]) -> str | None:
 
 
 def job_stats() -> dict[str, Any]:
-    """Counts per definition and state, and per queue and state (one GROUP BY each)."""
+    """Counts per definition version and state, and per queue and state (one GROUP BY each)."""
     jobs = Job.objects.using(jobs_settings.DATABASE)
-    by_definition: dict[str, dict[str, int]] = {}
-    for row in jobs.values("name", "state").annotate(n=Count("pk")).order_by():
-        by_definition.setdefault(row["name"], {})[row["state"]] = row["n"]
+    by_definition: dict[tuple[str, int], dict[str, int]] = {}
+    for row in jobs.values("name", "version", "state").annotate(n=Count("pk")).order_by():
+        by_definition.setdefault((row["name"], row["version"]), {})[row["state"]] = row["n"]
     by_queue: dict[str, dict[str, int]] = {}
     for row in jobs.values("queue", "state").annotate(n=Count("pk")).order_by():
         by_queue.setdefault(row["queue"], {})[row["state"]] = row["n"]
