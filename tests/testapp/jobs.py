@@ -221,3 +221,13 @@ def goes_silent() -> str:
     heartbeat(progress=0.1)
     time.sleep(60)
     return "never"
+
+
+@job(max_retries=10, retry_delay=None)
+def chaos_step(tag: str, milliseconds: int) -> str:
+    """A short job for the chaos test: works a little, then leaves one Note per execution."""
+    import time
+
+    time.sleep(milliseconds / 1000)
+    Note.objects.create(text=tag)
+    return tag
