@@ -39,7 +39,7 @@ def _number(minimum: float, *, allow_none: bool = False, integer: bool = False) 
         ok_types = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, ok_types):
             raise ValueError(f"must be {kind} >= {minimum}, got {value!r}")
-        if value < minimum:
+        if not minimum <= value < float("inf"):  # also refuses NaN and infinity
             raise ValueError(f"must be {kind} >= {minimum}, got {value!r}")
         return value
 
@@ -69,11 +69,15 @@ def _queue_name(value: Any) -> str:
 def _ttl(value: Any) -> timedelta | None:
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
-    if isinstance(value, timedelta) and value >= timedelta(0):
+    century = timedelta(days=36_525)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 0 <= value <= century.total_seconds():
+            return timedelta(seconds=value)
+    elif isinstance(value, timedelta) and timedelta(0) <= value <= century:
         return value
-    raise ValueError(f"must be None, a timedelta or a number of seconds >= 0, got {value!r}")
+    raise ValueError(
+        f"must be None, a timedelta or a number of seconds from 0 to 100 years, got {value!r}"
+    )
 
 
 SETTINGS: dict[str, Setting] = {

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from django_jobs.registry import Definition
 
 ON_CONFLICT = ("return", "raise", "replace")
+NUL = "\\u0000"  # how JSON spells the NUL character, which PostgreSQL cannot store
 
 
 class InvalidEnqueue(JobsError, ValueError):
@@ -61,20 +62,27 @@ def _check_run_at(value: Any) -> datetime:
     return value
 
 
+MAX_DELAY = timedelta(days=36_525)  # a hundred years: a date any database can store
+
+
 def _check_delay(value: Any) -> timedelta:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or not -MAX_DELAY.total_seconds() <= value <= MAX_DELAY.total_seconds():
+            raise _bad("delay", f"must be from 0 seconds to 100 years, got {value!r}")
         value = timedelta(seconds=value)
     if not isinstance(value, timedelta):
         raise _bad("delay", f"must be a timedelta or a number of seconds, got {describe(value)}")
     if value < timedelta(0):
         raise _bad("delay", f"must not be negative, got {value}")
+    if value > MAX_DELAY:
+        raise _bad("delay", f"must be at most 100 years, got {value}")
     return value
 
 
 def _check_text(option: str, value: Any, limit: int = 255) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value or len(value) > limit:
+    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
         raise _bad(
             option,
             f"must be a non-empty string of at most {limit} characters, got {describe(value)}",
@@ -221,13 +229,18 @@ def check_arguments(
             f"arguments for {definition.name} do not match its signature: {exc}"
         ) from None
     try:
-        return json.dumps(list(args), allow_nan=False), json.dumps(kwargs, allow_nan=False)
+        texts = json.dumps(list(args), allow_nan=False), json.dumps(kwargs, allow_nan=False)
+        if not any(NUL in text for text in texts):
+            return texts
     except (TypeError, ValueError):
         pass
     bound = definition.signature.bind(*args, **kwargs)
     for param, value in bound.arguments.items():
         try:
-            json.dumps(value, allow_nan=False)
+            if NUL in json.dumps(value, allow_nan=False):
+                raise ValueError(
+                    "it contains a NUL character (\\x00), which databases cannot store"
+                )
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"argument {param!r} of {definition.name} is not JSON-serialisable "

@@ -80,9 +80,11 @@ def json_problem(value: Any) -> str | None:
     if not isinstance(value, dict):
         return f"must be a dict, got {type(value).__name__}"
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         return f"must be JSON-serialisable: {exc}"
+    if "\\u0000" in text:
+        return "must not contain the NUL character (\\x00)"
     return None
 
 

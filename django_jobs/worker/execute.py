@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.db import DatabaseError, InterfaceError, connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from django_jobs import signals
@@ -96,7 +96,7 @@ def record_until_written(
     while True:
         try:
             return record.finish(job, definition, result, worker_id)
-        except (DatabaseError, InterfaceError) as exc:
+        except (OperationalError, InterfaceError) as exc:  # the connection, not the data
             log_event(
                 "job.record_delayed",
                 logging.ERROR,
@@ -215,11 +215,16 @@ def soft_timeout(seconds: float | None) -> Iterator[None]:
 
 def check_result(definition: Definition, value: Any) -> None:
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise JobResultError(
             f"{definition.name} returned a value that cannot be stored as JSON ({exc})"
         ) from None
+    if "\\u0000" in text:
+        raise JobResultError(
+            f"{definition.name} returned a value that cannot be stored as JSON (it contains "
+            "a NUL character, \\x00)"
+        )
 
 
 def failure(exc: BaseException, definition: Definition | None) -> Result:

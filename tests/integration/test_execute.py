@@ -273,3 +273,11 @@ def test_run_jobs__newer_version_left_waiting():
     assert run_jobs() == 0
     job.refresh_from_db()
     assert (job.state, job.attempts) == ("queued", 0)
+
+
+def test_run_jobs__result_with_nul_character_fails_clearly():
+    job = defs.returns_nul.enqueue()
+    run_jobs()
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert "NUL character" in job.last_error

@@ -231,3 +231,8 @@ def chaos_step(tag: str, milliseconds: int) -> str:
     time.sleep(milliseconds / 1000)
     Note.objects.create(text=tag)
     return tag
+
+
+@job(max_retries=0)
+def returns_nul() -> str:
+    return "a\x00b"
