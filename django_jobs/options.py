@@ -36,6 +36,8 @@ def seconds(
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         fail(name, option, f"must be a number of seconds or a timedelta, got {value!r}")
+    if not value < float("inf"):  # NaN and infinity
+        fail(name, option, f"must be a finite number of seconds, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         fail(name, option, f"must be {bound} seconds, got {value!r}")

@@ -56,6 +56,8 @@ def test_job__all_options(clean_registry):
     ("options", "fragment"),
     [
         ({"timeout": -1}, "'timeout' must be > 0"),
+        ({"timeout": float("nan")}, "'timeout' must be a finite number"),
+        ({"retry_delay": float("inf")}, "'retry_delay' must be a finite number"),
         ({"timeout": "soon"}, "'timeout' must be a number"),
         ({"priority": 101}, "'priority' must be an integer from -100 to 100"),
         ({"queue": "bad queue!"}, "'queue' must be a queue name"),
