@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.models import Job
+from django_jobs.models import Job, Queue
 
 
 def insert_jobs(
@@ -35,14 +35,20 @@ def claim_jobs(
     limit: int,
     worker: str,
     now: object,
+    limits: object = None,
 ) -> list[Job]:
-    """Claim with the ORM: lock candidates with SKIP LOCKED (MySQL 8 / MariaDB 10.6+)."""
+    """Claim with the ORM, locking candidates with SKIP LOCKED (MySQL 8 / MariaDB 10.6+).
+
+    Also the path of SQLite older than 3.35. Of the limits, only paused queues apply here.
+    """
     from django.db import transaction
 
     with transaction.atomic(using=connection.alias):
         ready = Job.objects.using(connection.alias).filter(state="queued")
         if queues is not None:
             ready = ready.filter(queue__in=list(queues))
+        paused = Queue.objects.using(connection.alias).filter(paused=True).values("name")
+        ready = ready.exclude(queue__in=paused).exclude(queue__in=getattr(limits, "excluded", []))
         locked = list(
             ready.order_by("-priority", "run_at", "id").select_for_update(
                 skip_locked=connection.features.has_select_for_update_skip_locked

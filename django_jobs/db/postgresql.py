@@ -11,7 +11,8 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_jobs.conf import jobs_settings
-from django_jobs.models import Job
+from django_jobs.models import Job, Queue
+from django_jobs.worker.limits import Limits
 
 # (field name, array type). JSON travels as text and is cast once in the SELECT.
 _INSERT_COLUMNS = (
@@ -116,9 +117,17 @@ def notify(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
 #   the worker, a fresh claim token per job (for fencing), the start time and the attempt.
 _CLAIM_SQL = """
 WITH candidates AS (
-    SELECT id FROM {table}
-    WHERE state = 'queued' {queue_filter}
-    ORDER BY priority DESC, run_at, id
+    SELECT c.id FROM {table} AS c
+    WHERE c.state = 'queued' {queue_filter}
+      AND c.queue <> ALL(%(excluded)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM {queue_table} AS q
+          WHERE q.name = c.queue AND (q.paused OR (q.max_concurrent IS NOT NULL AND (
+              SELECT count(*) FROM {table} AS r
+              WHERE r.state = 'running' AND r.queue = q.name AND r.worker LIKE %(tree)s
+          ) >= q.max_concurrent))
+      ) {limits}
+    ORDER BY c.priority DESC, c.run_at, c.id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
@@ -131,10 +140,31 @@ WHERE j.id = candidates.id
 RETURNING j.*
 """
 
+# Only when some limit is in play: one running job per group, and the definitions' caps.
+_LIMITS_SQL = """
+      AND (c.group_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM {table} AS r WHERE r.state = 'running' AND r.group_key = c.group_key))
+      AND NOT EXISTS (
+          SELECT 1 FROM unnest(%(cap_names)s::text[], %(cap_running)s::int[],
+                               %(cap_per_worker)s::int[]) AS cap(name, running, per_worker)
+          WHERE cap.name = c.name AND (
+              (cap.running IS NOT NULL AND (
+                  SELECT count(*) FROM {table} AS r
+                  WHERE r.state = 'running' AND r.name = cap.name) >= cap.running)
+              OR (cap.per_worker IS NOT NULL AND (
+                  SELECT count(*) FROM {table} AS r
+                  WHERE r.state = 'running' AND r.name = cap.name AND r.worker LIKE %(tree)s
+              ) >= cap.per_worker)))"""
 
-def claim_sql(*, filtered: bool) -> str:
-    queue_filter = "AND queue = ANY(%(queues)s)" if filtered else ""
-    return _CLAIM_SQL.format(table=f'"{Job._meta.db_table}"', queue_filter=queue_filter)
+
+def claim_sql(*, filtered: bool, enforce: bool = True) -> str:
+    table = f'"{Job._meta.db_table}"'
+    return _CLAIM_SQL.format(
+        table=table,
+        queue_table=f'"{Queue._meta.db_table}"',
+        queue_filter="AND c.queue = ANY(%(queues)s)" if filtered else "",
+        limits=_LIMITS_SQL.format(table=table) if enforce else "",
+    )
 
 
 def claim_jobs(
@@ -144,8 +174,20 @@ def claim_jobs(
     limit: int,
     worker: str,
     now: object,
+    limits: Limits | None = None,
 ) -> list[Job]:
     """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
-    params = {"limit": limit, "worker": worker, "now": now, "queues": list(queues or [])}
-    sql = claim_sql(filtered=queues is not None)
+    limits = limits or Limits()
+    params = {
+        "limit": limit,
+        "worker": worker,
+        "now": now,
+        "queues": list(queues or []),
+        "excluded": limits.excluded,
+        "tree": limits.tree,
+        "cap_names": limits.cap_names,
+        "cap_running": limits.cap_running,
+        "cap_per_worker": limits.cap_per_worker,
+    }
+    sql = claim_sql(filtered=queues is not None, enforce=limits.enforce)
     return list(Job.objects.using(connection.alias).raw(sql, params))

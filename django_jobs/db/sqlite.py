@@ -17,7 +17,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_jobs.db import generic
 from django_jobs.db.postgresql import INSERT_FIELDS
-from django_jobs.models import Job
+from django_jobs.models import Job, Queue
+from django_jobs.worker.limits import Limits
 
 # RETURNING arrived in SQLite 3.35; older libraries take the ORM path.
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
@@ -64,17 +65,40 @@ def _db_value(field: object, job: Job, connection: BaseDatabaseWrapper) -> objec
 # token is made by SQLite itself (32 hex digits, the way Django stores a UUIDField here).
 _CLAIM_SQL = """
 UPDATE {table}
-SET state = 'running', worker = %s, claim_token = lower(hex(randomblob(16))),
-    started_at = %s, heartbeat_at = %s, attempts = attempts + 1,
+SET state = 'running', worker = %(worker)s, claim_token = lower(hex(randomblob(16))),
+    started_at = %(now)s, heartbeat_at = %(now)s, attempts = attempts + 1,
     lease_expires_at = NULL, cancel_requested_at = NULL
 WHERE id IN (
-    SELECT id FROM {table}
-    WHERE state = 'queued' {queue_filter}
-    ORDER BY priority DESC, run_at, id
-    LIMIT %s
+    SELECT c.id FROM {table} AS c
+    WHERE c.state = 'queued' {queue_filter}
+      AND c.queue NOT IN (SELECT value FROM json_each(%(excluded)s))
+      AND NOT EXISTS (
+          SELECT 1 FROM {queue_table} AS q
+          WHERE q.name = c.queue AND (q.paused OR (q.max_concurrent IS NOT NULL AND (
+              SELECT count(*) FROM {table} AS r
+              WHERE r.state = 'running' AND r.queue = q.name AND r.worker LIKE %(tree)s
+          ) >= q.max_concurrent))
+      ) {limits}
+    ORDER BY c.priority DESC, c.run_at, c.id
+    LIMIT %(limit)s
 )
 RETURNING *
 """
+
+_LIMITS_SQL = """
+      AND (c.group_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM {table} AS r WHERE r.state = 'running' AND r.group_key = c.group_key))
+      AND NOT EXISTS (
+          SELECT 1 FROM json_each(%(caps)s) AS cap
+          WHERE json_extract(cap.value, '$[0]') = c.name AND (
+              (json_extract(cap.value, '$[1]') IS NOT NULL AND (
+                  SELECT count(*) FROM {table} AS r
+                  WHERE r.state = 'running' AND r.name = c.name
+              ) >= json_extract(cap.value, '$[1]'))
+              OR (json_extract(cap.value, '$[2]') IS NOT NULL AND (
+                  SELECT count(*) FROM {table} AS r
+                  WHERE r.state = 'running' AND r.name = c.name AND r.worker LIKE %(tree)s
+              ) >= json_extract(cap.value, '$[2]'))))"""
 
 
 def claim_jobs(
@@ -84,19 +108,33 @@ def claim_jobs(
     limit: int,
     worker: str,
     now: object,
+    limits: Limits | None = None,
 ) -> list[Job]:
     """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
+    limits = limits or Limits()
     if not HAS_RETURNING:
-        return generic.claim_jobs(connection, queues=queues, limit=limit, worker=worker, now=now)
-    queue_list = list(queues or [])
-    queue_filter = ""
-    if queues is not None:
-        queue_filter = (
-            f"AND queue IN ({', '.join(['%s'] * len(queue_list))})" if queue_list else "AND 0"
+        return generic.claim_jobs(
+            connection, queues=queues, limit=limit, worker=worker, now=now, limits=limits
         )
-    sql = _CLAIM_SQL.format(table=f'"{Job._meta.db_table}"', queue_filter=queue_filter)
-    stamp = Job._meta.get_field("started_at").get_db_prep_save(now, connection)
-    params = [worker, stamp, stamp, *queue_list, limit]
+    table = f'"{Job._meta.db_table}"'
+    sql = _CLAIM_SQL.format(
+        table=table,
+        queue_table=f'"{Queue._meta.db_table}"',
+        queue_filter=""
+        if queues is None
+        else "AND c.queue IN (SELECT value FROM json_each(%(queues)s))",
+        limits=_LIMITS_SQL.format(table=table) if limits.enforce else "",
+    )
+    caps = list(zip(limits.cap_names, limits.cap_running, limits.cap_per_worker))
+    params = {
+        "worker": worker,
+        "now": Job._meta.get_field("started_at").get_db_prep_save(now, connection),
+        "queues": json.dumps(list(queues or [])),
+        "excluded": json.dumps(limits.excluded),
+        "tree": limits.tree,
+        "caps": json.dumps(caps),
+        "limit": limit,
+    }
     jobs = list(Job.objects.using(connection.alias).raw(sql, params))
     # RETURNING gives rows in no promised order: restore the claim order.
     return sorted(jobs, key=lambda j: (-j.priority, j.run_at, j.id))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, connections
+from django.db import DatabaseError, InterfaceError, connections, transaction
 from django.utils import timezone
 
 from django_jobs import db
@@ -25,7 +25,7 @@ from django_jobs.logs import job_fields, log_event
 from django_jobs.models import Job, Role
 from django_jobs.registry import registry
 from django_jobs.states import State
-from django_jobs.worker import maintenance, recurring
+from django_jobs.worker import limits, maintenance, recurring
 from django_jobs.worker.execute import execute, in_job_body
 from django_jobs.worker.wakeup import Waiter
 
@@ -95,6 +95,8 @@ class WorkerLoop:
         self.alias = jobs_settings.DATABASE
         self.selector = QueueSelector(self.options.queues, self.options.role, self.alias)
         self.waiter = Waiter(self.alias)
+        tree = self.worker_id.rsplit("/", 1)[0] + "/%" if "/" in self.worker_id else self.worker_id
+        self.limit_config = limits.LimitConfig(tree, self.alias)
         self.next_recurring = 0.0
         self.next_stage = 0.0
         self.next_maintenance = time.monotonic() + jobs_settings.MAINTENANCE_INTERVAL
@@ -156,10 +158,7 @@ class WorkerLoop:
         if limit == 0:
             self.stopping = True
             return 0
-        connection = connections[self.alias]
-        jobs = db.for_connection(connection).claim_jobs(
-            connection, queues=queues, limit=limit, worker=self.worker_id, now=timezone.now()
-        )
+        jobs = self.claim(queues, limit)
         self._return_budget(limit - len(jobs))
         ran = 0
         for index, job in enumerate(jobs):
@@ -168,6 +167,37 @@ class WorkerLoop:
                 break
             ran += self.run_one(job)
         return ran
+
+    def claim(self, queues: list[str] | None, limit: int) -> list[Job]:
+        """Claim ready jobs; with limits in play, one at a time under the claim lock."""
+        config = self.limit_config
+        config.refresh()
+        connection = connections[self.alias]
+        ops = db.for_connection(connection)
+        now = timezone.now()
+        if not config.limited:
+            return ops.claim_jobs(
+                connection,
+                queues=queues,
+                limit=limit,
+                worker=self.worker_id,
+                now=now,
+                limits=config.limits(set()),
+            )
+        rated = config.rated if queues is None else config.rated & set(queues)
+        with transaction.atomic(using=self.alias):
+            limits.lock_claims(self.alias)
+            empty = limits.take_rate_tokens(rated, now, self.alias) if rated else set()
+            jobs = ops.claim_jobs(
+                connection,
+                queues=queues,
+                limit=1,
+                worker=self.worker_id,
+                now=now,
+                limits=config.limits(empty),
+            )
+            limits.spend_rate_tokens(jobs, rated, self.alias)
+        return jobs
 
     def run_one(self, job: Job) -> int:
         definition = registry.find(job.name, job.version)

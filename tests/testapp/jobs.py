@@ -236,3 +236,24 @@ def chaos_step(tag: str, milliseconds: int) -> str:
 @job(max_retries=0)
 def returns_nul() -> str:
     return "a\x00b"
+
+
+@job(max_running=2, max_retries=0)
+def capped_cluster(seconds: float = 0.2) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+@job(max_concurrent=1, max_retries=0)
+def capped_per_worker(seconds: float = 0.2) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+@job(max_retries=0)
+def nap(seconds: float = 0.2) -> None:
+    import time
+
+    time.sleep(seconds)
