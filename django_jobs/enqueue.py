@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from django_jobs import db, signals
 from django_jobs import options as opt
 from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import DuplicateJob, JobsError, describe
+from django_jobs.ids import parse_job_id
 from django_jobs.models import Job, Queue
 from django_jobs.states import ACTIVE_STATES, State
 
@@ -46,6 +48,7 @@ class EnqueueOptions:
     on_conflict: str = "return"
     meta: dict[str, Any] | None = None
     group_key: str | None = None
+    id: uuid.UUID | None = None  # a client-chosen id (UUID or ULID), for one job
 
 
 def _bad(option: str, problem: str) -> InvalidEnqueue:
@@ -79,6 +82,13 @@ def _check_delay(value: Any) -> timedelta:
     return value
 
 
+def _check_id(value: Any) -> uuid.UUID:
+    try:
+        return parse_job_id(value)
+    except ValueError as exc:
+        raise _bad("id", f"must be a UUID or a ULID: {exc}") from None
+
+
 def _check_text(option: str, value: Any, limit: int = 255) -> str | None:
     if value is None:
         return None
@@ -108,6 +118,7 @@ _CHECKS: dict[str, Any] = {
     "key": _check_text,
     "group_key": _check_text,
     "meta": _check_with(opt.json_problem),
+    "id": lambda option, v: _check_id(v),
     "on_conflict": _check_with(
         lambda v: (
             None if v in ON_CONFLICT else f"must be one of {', '.join(ON_CONFLICT)}, got {v!r}"
@@ -157,6 +168,8 @@ class EnqueueRequest:
         self, items: Iterable[Any], *, keys: Iterable[str | None] | None = None
     ) -> list[Job]:
         calls = [_as_call(self.definition, i, item) for i, item in enumerate(items)]
+        if self.options.id is not None and len(calls) > 1:
+            raise _bad("id", "names one job; enqueue_many cannot give it to several")
         key_list = _keys_for(calls, keys, self.options.key)
         return self._enqueue(calls, key_list) if calls else []
 
@@ -190,6 +203,8 @@ class EnqueueRequest:
             created_at=now,
             max_attempts=d.max_attempts,
         )
+        if o.id is not None:
+            job.id, job._chosen_id = o.id, True  # type: ignore[attr-defined]
         job._json_args, job._json_kwargs = args_json, kwargs_json  # type: ignore[attr-defined]
         return job
 
@@ -282,6 +297,9 @@ def write_jobs(
     """
     connection = connections[alias]
     ops = db.for_connection(connection)
+    chosen = [j.id for j in jobs if getattr(j, "_chosen_id", False)]
+    if chosen and Job.objects.using(alias).filter(pk__in=chosen).exists():
+        raise DuplicateJob(f"a job with id {chosen[0]} exists already")
     keyed = any(j.key is not None for j in jobs)
     queues = {j.queue for j in jobs}
     known = queues <= _known_queues.get(alias, set())

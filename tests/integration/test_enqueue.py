@@ -351,3 +351,25 @@ def test_settings__invalid_default_queue_refused():
     ):
         defs.add.enqueue(1, 1)
     assert not Job.objects.exists()
+
+
+def test_using__client_chosen_ulid_id():
+    job = defs.add.using(id="01JBKR2E5F3G4H5J6K7L8M9N0P").enqueue(1, 2)
+    from django_jobs.ids import parse_job_id
+
+    assert Job.objects.get(pk=parse_job_id("01JBKR2E5F3G4H5J6K7L8M9N0P")).pk == job.pk
+
+
+def test_using__client_chosen_id_taken():
+    import uuid
+
+    chosen = uuid.uuid4()
+    defs.add.using(id=chosen).enqueue(1, 2)
+    with pytest.raises(DuplicateJob, match="exists already"):
+        defs.add.using(id=str(chosen)).enqueue(3, 4)
+    assert Job.objects.count() == 1
+
+
+def test_using__malformed_id_refused():
+    with pytest.raises(InvalidEnqueue, match="'id' must be a UUID or a ULID"):
+        defs.add.using(id="not-an-id").enqueue(1, 2)
