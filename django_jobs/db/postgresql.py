@@ -117,19 +117,23 @@ def notify(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
 #   the worker, a fresh claim token per job (for fencing), the start time and the attempt.
 _CLAIM_SQL = """
 WITH candidates AS (
-    SELECT c.id FROM {table} AS c
-    WHERE c.state = 'queued' {queue_filter}
-      AND c.queue <> ALL(%(excluded)s)
-      AND NOT EXISTS (
-          SELECT 1 FROM {queue_table} AS q
-          WHERE q.name = c.queue AND (q.paused OR (q.max_concurrent IS NOT NULL AND (
-              SELECT count(*) FROM {table} AS r
-              WHERE r.state = 'running' AND r.queue = q.name AND r.worker LIKE %(tree)s
-          ) >= q.max_concurrent))
-      ) {limits}
-    ORDER BY c.priority DESC, c.run_at, c.id
+    SELECT picked.id FROM unnest(%(queues)s::text[]) AS served(name)
+    CROSS JOIN LATERAL (
+        SELECT c.id, c.priority, c.run_at FROM {table} AS c
+        WHERE c.state = 'queued' AND c.queue = served.name
+          AND NOT COALESCE((
+              SELECT q.paused OR (q.max_concurrent IS NOT NULL AND (
+                  SELECT count(*) FROM {table} AS r
+                  WHERE r.state = 'running' AND r.queue = q.name AND r.worker LIKE %(tree)s
+              ) >= q.max_concurrent)
+              FROM {queue_table} AS q WHERE q.name = c.queue
+          ), false) {limits}
+        ORDER BY c.priority DESC, c.run_at, c.id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AS picked
+    ORDER BY picked.priority DESC, picked.run_at, picked.id
     LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
 )
 UPDATE {table} AS j
 SET state = 'running', worker = %(worker)s, claim_token = gen_random_uuid(),
@@ -140,11 +144,14 @@ WHERE j.id = candidates.id
 RETURNING j.*
 """
 
-# Only when some limit is in play: one running job per group, and the definitions' caps.
+# One running job per group, and the definitions' caps. Every condition here and above is
+# written so that PostgreSQL keeps it as a per-row filter (a scalar subquery, or behind an
+# OR) instead of turning it into an anti-join over every ready row: the scan then walks
+# dj_job_claim in claim order and stops at the LIMIT.
 _LIMITS_SQL = """
       AND (c.group_key IS NULL OR NOT EXISTS (
           SELECT 1 FROM {table} AS r WHERE r.state = 'running' AND r.group_key = c.group_key))
-      AND NOT EXISTS (
+      AND (c.name <> ALL(%(cap_names)s) OR NOT EXISTS (
           SELECT 1 FROM unnest(%(cap_names)s::text[], %(cap_running)s::int[],
                                %(cap_per_worker)s::int[]) AS cap(name, running, per_worker)
           WHERE cap.name = c.name AND (
@@ -154,15 +161,17 @@ _LIMITS_SQL = """
               OR (cap.per_worker IS NOT NULL AND (
                   SELECT count(*) FROM {table} AS r
                   WHERE r.state = 'running' AND r.name = cap.name AND r.worker LIKE %(tree)s
-              ) >= cap.per_worker)))"""
+              ) >= cap.per_worker))))"""
 
 
-def claim_sql(*, filtered: bool, enforce: bool = True) -> str:
+def claim_sql(*, enforce: bool = True) -> str:
+    """The claim statement. It walks the served queues one by one (a LATERAL subquery per
+    queue), so each walk is an index scan of dj_job_claim in claim order that stops at the
+    LIMIT; a single scan over several queues would have to sort every ready row instead."""
     table = f'"{Job._meta.db_table}"'
     return _CLAIM_SQL.format(
         table=table,
         queue_table=f'"{Queue._meta.db_table}"',
-        queue_filter="AND c.queue = ANY(%(queues)s)" if filtered else "",
         limits=_LIMITS_SQL.format(table=table) if enforce else "",
     )
 
@@ -178,16 +187,63 @@ def claim_jobs(
 ) -> list[Job]:
     """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
     limits = limits or Limits()
+    if queues is None:  # every queue: the Queue rows (created on first use) name them all
+        queues = list(Queue.objects.using(connection.alias).values_list("name", flat=True))
+    excluded = set(limits.excluded)
     params = {
         "limit": limit,
         "worker": worker,
         "now": now,
-        "queues": list(queues or []),
-        "excluded": limits.excluded,
+        "queues": [q for q in queues if q not in excluded],
         "tree": limits.tree,
         "cap_names": limits.cap_names,
         "cap_running": limits.cap_running,
         "cap_per_worker": limits.cap_per_worker,
     }
-    sql = claim_sql(filtered=queues is not None, enforce=limits.enforce)
+    sql = claim_sql(enforce=limits.enforce)
     return list(Job.objects.using(connection.alias).raw(sql, params))
+
+
+# Success, the hot path of completion, in ONE statement: the UPDATE is fenced by the claim
+# token, and the attempt row is inserted only when the UPDATE matched (from its RETURNING).
+_SUCCESS_SQL = """
+WITH done AS (
+    UPDATE {table}
+    SET state = 'succeeded', result = %(result)s::jsonb, finished_at = %(now)s,
+        expires_at = %(expires)s, last_error = '', claim_token = NULL,
+        lease_expires_at = NULL, cancel_requested_at = NULL
+    WHERE id = %(id)s AND state = 'running' AND claim_token = %(token)s
+    RETURNING id, attempts
+)
+INSERT INTO {attempts} (job_id, number, worker, started_at, finished_at, outcome,
+                        error_type, error_message, traceback)
+SELECT id, attempts, %(worker)s, %(started)s, %(now)s, 'succeeded', '', '', '' FROM done
+"""
+
+
+def record_success(
+    connection: BaseDatabaseWrapper,
+    job: Job,
+    fields: dict,
+    result: object,
+    worker: str,
+    now: object,
+) -> bool:
+    """Record a success; ``False`` when the row no longer carries the job's claim token."""
+    from django_jobs.models import JobAttempt
+
+    sql = _SUCCESS_SQL.format(
+        table=f'"{Job._meta.db_table}"', attempts=f'"{JobAttempt._meta.db_table}"'
+    )
+    params = {
+        "result": json.dumps(fields["result"]),
+        "now": now,
+        "expires": fields["expires_at"],
+        "id": job.pk,
+        "token": job.claim_token,
+        "worker": worker,
+        "started": result.started_at,  # type: ignore[attr-defined]
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1

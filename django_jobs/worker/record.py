@@ -12,10 +12,10 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
-from django_jobs import signals
+from django_jobs import db, signals
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import job_fields, log_event
 from django_jobs.models import DeadLetter, Job, JobAttempt, Outcome
@@ -51,6 +51,24 @@ def finish(job: Job, definition: Definition | None, result: Result, worker_id: s
     alias = jobs_settings.DATABASE
     now = timezone.now()
     fields, event = next_state(job, definition, result, now)
+    connection = connections[alias]
+    if event == "job.succeeded" and job.scheduled_for is None and not connection.in_atomic_block:
+        ops = db.for_connection(connection)
+        if hasattr(ops, "record_success"):
+            # The hot path in one statement: the fenced UPDATE and the attempt row together.
+            if not ops.record_success(connection, job, fields, result, worker_id, now):
+                log_event(
+                    "job.fenced",
+                    logging.WARNING,
+                    **job_fields(job),
+                    worker=worker_id,
+                    outcome=result.outcome,
+                )
+                return False
+            for name, value in fields.items():
+                setattr(job, name, value)
+            _announce(job, result, event, None)
+            return True
     with transaction.atomic(using=alias):
         changed = (
             Job.objects.using(alias)

@@ -101,8 +101,16 @@ def test_claim__explain_uses_the_claim_index():
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE django_jobs_job")
-        params = {"limit": 10, "worker": "w", "now": timezone.now(), "queues": ["default"],
-                  "excluded": [], "tree": "%"}
-        cursor.execute("EXPLAIN " + claim_sql(filtered=True), params)
+        params = {
+            "limit": 10,
+            "worker": "w",
+            "now": timezone.now(),
+            "queues": ["default"],
+            "tree": "%",
+            "cap_names": [],
+            "cap_running": [],
+            "cap_per_worker": [],
+        }
+        cursor.execute("EXPLAIN " + claim_sql(), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "dj_job_claim" in plan, plan
