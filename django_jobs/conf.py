@@ -168,6 +168,18 @@ SETTINGS: dict[str, Setting] = {
             "Finished jobs deleted per prune statement.",
             _number(1, integer=True),
         ),
+        Setting(
+            "API_MAX_BODY_BYTES",
+            1024 * 1024,
+            "Largest request body the JSON API accepts (bytes); larger ones get 413.",
+            _number(1, integer=True),
+        ),
+        Setting(
+            "API_TOKEN_MAX_AGE",
+            None,
+            "Seconds an API bearer token stays valid (None: until the user's password changes).",
+            _number(0.001, allow_none=True),
+        ),
     ]
 }
 

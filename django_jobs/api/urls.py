@@ -1,0 +1,17 @@
+"""``path("jobs/api/", include("django_jobs.api.urls"))``: every endpoint of the API."""
+
+from __future__ import annotations
+
+from django_jobs.api import dead_letters, jobs, openapi, queues, roles
+
+app_name = "django_jobs_api"
+
+ENDPOINTS = [
+    *jobs.ENDPOINTS,
+    *queues.ENDPOINTS,
+    *roles.ENDPOINTS,
+    *dead_letters.ENDPOINTS,
+    openapi.ENDPOINT,
+]
+
+urlpatterns = [endpoint.url() for endpoint in ENDPOINTS]
