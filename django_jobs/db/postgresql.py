@@ -164,6 +164,27 @@ _LIMITS_SQL = """
               ) >= cap.per_worker))))"""
 
 
+# The distinct queues that have ready jobs, by a "loose index scan" of dj_job_claim (its
+# leading column is the queue): one index probe per queue, however many rows are ready.
+_READY_QUEUES_SQL = """
+WITH RECURSIVE ready(queue) AS (
+    (SELECT queue FROM {table} WHERE state = 'queued' ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.queue FROM {table} AS j
+            WHERE j.state = 'queued' AND j.queue > ready.queue ORDER BY j.queue LIMIT 1)
+    FROM ready WHERE ready.queue IS NOT NULL
+)
+SELECT queue FROM ready WHERE queue IS NOT NULL
+"""
+
+
+def ready_queues(connection: BaseDatabaseWrapper) -> list[str]:
+    """Every queue with ready jobs (with or without a Queue row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_READY_QUEUES_SQL.format(table=f'"{Job._meta.db_table}"'))
+        return [row[0] for row in cursor.fetchall()]
+
+
 def claim_sql(*, enforce: bool = True) -> str:
     """The claim statement. It walks the served queues one by one (a LATERAL subquery per
     queue), so each walk is an index scan of dj_job_claim in claim order that stops at the
@@ -187,8 +208,8 @@ def claim_jobs(
 ) -> list[Job]:
     """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
     limits = limits or Limits()
-    if queues is None:  # every queue: the Queue rows (created on first use) name them all
-        queues = list(Queue.objects.using(connection.alias).values_list("name", flat=True))
+    if queues is None:
+        queues = ready_queues(connection)
     excluded = set(limits.excluded)
     params = {
         "limit": limit,

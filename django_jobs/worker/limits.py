@@ -53,7 +53,6 @@ class LimitConfig:
         self.tree, self.alias = tree, alias
         self.read_at = -1e9
         self.paused: set[str] = set()
-        self.names: list[str] = []
         self.rated: set[str] = set()
         self.limited = False
 
@@ -65,7 +64,6 @@ class LimitConfig:
                 "name", "paused", "max_concurrent", "rate_numerator", "rate_period"
             )
         )
-        self.names = [name for name, *_ in queues]
         self.paused = {name for name, paused, *_ in queues if paused}
         self.rated = {name for name, _, _, rate, period in queues if rate is not None and period}
         per_worker = any(mc is not None for _, _, mc, _, _ in queues)

@@ -172,8 +172,6 @@ class WorkerLoop:
         """Claim ready jobs; with limits in play, one at a time under the claim lock."""
         config = self.limit_config
         config.refresh()
-        if queues is None:  # every queue: as the Queue table (re-read every 2 s) names them
-            queues = config.names
         connection = connections[self.alias]
         ops = db.for_connection(connection)
         now = timezone.now()

@@ -114,3 +114,12 @@ def test_claim__explain_uses_the_claim_index():
         cursor.execute("EXPLAIN " + claim_sql(), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "dj_job_claim" in plan, plan
+
+
+@pytest.mark.django_db
+def test_claim__every_queue_includes_queues_without_a_queue_row():
+    job = defs.add.using(queue="orphan").enqueue(1, 1)
+    from django_jobs.models import Queue
+
+    Queue.objects.filter(name="orphan").delete()  # as if rows were inserted by other means
+    assert [j.pk for j in claim()] == [job.pk]
