@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_jobs",
     "tests.testapp",
+    "tests.tasksapp",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -50,6 +51,15 @@ TEMPLATES = [
     }
 ]
 STATIC_URL = "/static/"
+
+# Django's Tasks framework (django.tasks, or the django-tasks backport) through django_jobs.
+TASKS = {
+    "default": {
+        "BACKEND": "django_jobs.backend.JobsBackend",
+        "QUEUES": ["default", "tasks"],
+        "OPTIONS": {"max_retries": 2, "retry_delay": None},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
