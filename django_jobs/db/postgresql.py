@@ -222,7 +222,9 @@ def claim_jobs(
         "cap_per_worker": limits.cap_per_worker,
     }
     sql = claim_sql(enforce=limits.enforce)
-    return list(Job.objects.using(connection.alias).raw(sql, params))
+    jobs = list(Job.objects.using(connection.alias).raw(sql, params))
+    # RETURNING gives rows in no promised order: restore the claim order.
+    return sorted(jobs, key=lambda j: (-j.priority, j.run_at, j.id))
 
 
 # Success, the hot path of completion, in ONE statement: the UPDATE is fenced by the claim
