@@ -66,3 +66,15 @@ class Queue(models.Model):
         if self.rate_numerator is None or not self.rate_period or not self.rate_denominator:
             return None
         return self.rate_numerator / (self.rate_denominator * PERIOD_SECONDS[self.rate_period])
+
+    def pause(self) -> bool:
+        """Stop workers claiming from this queue; ``False`` when it was paused already."""
+        from django_jobs.operations import set_queue_paused
+
+        return set_queue_paused(self, True)
+
+    def resume(self) -> bool:
+        """Let workers claim from this queue again; ``False`` when it was not paused."""
+        from django_jobs.operations import set_queue_paused
+
+        return set_queue_paused(self, False)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
 from django.db import models
+
+from django_jobs.exceptions import JobDefinitionError
+from django_jobs.schedules import Cron
+
+if TYPE_CHECKING:
+    from django_jobs.models.job import Job
 
 
 class Schedule(models.Model):
@@ -51,3 +61,75 @@ class Schedule(models.Model):
     @property
     def max_runs_reached(self) -> bool:
         return self.max_runs is not None and self.runs >= self.max_runs
+
+    @property
+    def status(self) -> str:
+        """One word: ``skipped``, ``disabled``, ``finished`` (max runs reached) or ``active``."""
+        if self.skipped:
+            return "skipped"
+        if not self.enabled:
+            return "disabled"
+        if self.max_runs_reached:
+            return "finished"
+        return "active"
+
+    def next_runs(self, count: int = 5) -> list[datetime]:
+        """The next ``count`` ticks from ``next_run_at``, computed from the stored schedule.
+
+        Interval schedules of a ``RecurringJob`` class are planned when a run ends, so only
+        their stored next run is known; an unreadable cron expression gives the stored one too.
+        """
+        if self.next_run_at is None:
+            return []
+        runs = [self.next_run_at]
+        step = self._step()
+        while step is not None and len(runs) < count:
+            runs.append(step(runs[-1]))
+        if self.max_runs is not None:
+            runs = runs[: max(0, self.max_runs - self.runs)]
+        return runs
+
+    def _step(self) -> Callable[[datetime], datetime] | None:
+        """The function from one tick to the next, when the schedule has fixed ticks."""
+        if self.kind == "cron" and self.cron:
+            try:
+                return Cron(self.cron, timezone=self.timezone).next_after
+            except (JobDefinitionError, ValueError, LookupError):
+                return None
+        if self.kind == "interval" and self.interval_seconds and self._fixed_interval():
+            interval = timedelta(seconds=self.interval_seconds)
+            return lambda tick: tick + interval
+        return None
+
+    def _fixed_interval(self) -> bool:
+        """True for ``@job(interval=...)``; a ``RecurringJob`` plans each run after the last."""
+        from django_jobs.registry import registry
+
+        definition = registry.find(self.name, self.version)
+        return definition is not None and definition.kind != "recurring"
+
+    # --- state changes (django_jobs.operations) ----------------------------------------------
+
+    def enable(self) -> bool:
+        """Let the schedule fire again; ``False`` when it was enabled already."""
+        from django_jobs.operations import set_schedule_enabled
+
+        return set_schedule_enabled(self, True)
+
+    def disable(self) -> bool:
+        """Pause the schedule (nothing is enqueued); ``False`` when it was disabled already."""
+        from django_jobs.operations import set_schedule_enabled
+
+        return set_schedule_enabled(self, False)
+
+    def reenable(self) -> bool:
+        """Clear the skip after too many failures; ``False`` when it was not skipped."""
+        from django_jobs.operations import reenable_schedule
+
+        return reenable_schedule(self)
+
+    def run_now(self) -> Job:
+        """Enqueue one run now, outside the schedule (counters unchanged)."""
+        from django_jobs.operations import run_schedule_now
+
+        return run_schedule_now(self)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import models
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
+from django_jobs.states import State
+
+if TYPE_CHECKING:
+    from django_jobs.models.job import Job
 
 
 class WorkerState(models.TextChoices):
@@ -48,3 +54,10 @@ class Worker(models.Model):
         return self.state in (WorkerState.RUNNING, WorkerState.STOPPING) and (
             timezone.now() - self.heartbeat_at <= limit
         )
+
+    def running_jobs(self) -> QuerySet[Job]:
+        """The jobs this worker runs now: its own, or its processes' for a supervisor."""
+        from django_jobs.models.job import Job
+
+        mine = Q(worker=self.pk) | Q(worker__startswith=f"{self.pk}/")
+        return Job.objects.using(jobs_settings.DATABASE).filter(mine, state=State.RUNNING)

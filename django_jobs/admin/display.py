@@ -1,0 +1,174 @@
+"""Small HTML pieces of the control room; every user-supplied value goes through escaping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.admin.utils import quote
+from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
+from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from django_jobs.admin import counts
+from django_jobs.models import JobAttempt
+from django_jobs.operations import UNKNOWN_DEFINITION
+from django_jobs.registry import registry
+
+EMPTY = "—"
+
+
+def badge(text: str, kind: str) -> SafeString:
+    """A coloured label; ``kind`` picks the colour (a state, "alive", "paused", ...)."""
+    return format_html('<span class="dj-badge dj-{}">{}</span>', kind, text)
+
+
+def short_id(pk: Any) -> SafeString:
+    """A long id cut to its start and end; the whole id in the tooltip."""
+    text = str(pk)
+    if len(text) <= 16:
+        return format_html('<span class="dj-id">{}</span>', text)
+    return format_html('<span class="dj-id" title="{}">{}…{}</span>', text, text[:8], text[-4:])
+
+
+def progress_bar(value: float | None) -> SafeString | str:
+    """A bar for a progress between 0 and 1 (``heartbeat(progress=...)``)."""
+    if value is None:
+        return EMPTY
+    percent = max(0, min(100, round(value * 100)))
+    return format_html(
+        '<span class="dj-progress-cell"><span class="dj-progress" title="{0}%">'
+        '<span style="width: {0}%"></span></span> {0}%</span>',
+        percent,
+    )
+
+
+def pretty_json(value: Any) -> SafeString:
+    """JSON, indented, inside ``<pre>``; escaped like any text."""
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return format_html('<pre class="dj-pre">{}</pre>', text)
+
+
+def preformatted(text: str) -> SafeString | str:
+    return format_html('<pre class="dj-pre">{}</pre>', text) if text else EMPTY
+
+
+def duration(span: timedelta | None) -> str:
+    """``"850 ms"``, ``"12.3 s"``, ``"4 min 5 s"``, ``"2 h 1 min"``."""
+    if span is None:
+        return EMPTY
+    seconds = span.total_seconds()
+    if seconds < 1:
+        return f"{max(0, round(seconds * 1000))} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def when(moment: datetime | None) -> str:
+    """A datetime as the admin shows it (local time, localised format)."""
+    if moment is None:
+        return EMPTY
+    return str(formats.localize(timezone.template_localtime(moment)))
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """``"12.0 s ago"``; ``"in 3 min 0 s"`` for a future moment."""
+    if moment is None:
+        return EMPTY
+    span = (now or timezone.now()) - moment
+    if span < timedelta(0):
+        return f"in {duration(-span)}"
+    return f"{duration(span)} ago"
+
+
+def moment(value: datetime | None) -> SafeString:
+    """``"3 min 0 s ago"`` / ``"in 2 h 5 min"``, with the date and time as a tooltip."""
+    return format_html('<span class="dj-when" title="{}">{}</span>', when(value), ago(value))
+
+
+def capped(count: int) -> str:
+    """A capped count (see ``counts.CAP``) as text: ``"more than 10,000"`` past the cap."""
+    if count > counts.CAP:
+        return f"more than {number_format(counts.CAP, force_grouping=True)}"
+    return number_format(count, force_grouping=True)
+
+
+def definition_label(name: str, version: int) -> SafeString:
+    """``name v2``, flagged when no definition ``(name, version)`` is registered here."""
+    if registry.find(name, version) is None:
+        return format_html(
+            '{} <span class="dj-version">v{}</span> {}',
+            name,
+            version,
+            badge(UNKNOWN_DEFINITION, "unknown"),
+        )
+    return format_html('{} <span class="dj-version">v{}</span>', name, version)
+
+
+def admin_url(model_name: str, pk: Any) -> str | None:
+    """The URL of a django_jobs change page (``None`` if that admin is not installed)."""
+    try:
+        return reverse(f"admin:django_jobs_{model_name}_change", args=[quote(pk)])
+    except NoReverseMatch:
+        return None
+
+
+def admin_link(model_name: str, pk: Any, text: Any) -> SafeString | str:
+    """A link to a django_jobs change page, or the plain text when there is none."""
+    if pk is None:
+        return EMPTY
+    url = admin_url(model_name, pk)
+    if url is None:
+        return str(text)
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def attempt_history(attempts: Iterable[JobAttempt]) -> SafeString | str:
+    """The attempts of a job as a table, each traceback folded in a ``<details>``."""
+    rows = format_html_join(
+        "\n",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                a.number,
+                badge(a.get_outcome_display(), a.outcome),
+                a.worker or EMPTY,
+                when(a.started_at),
+                duration(a.duration),
+                _error(a),
+                _traceback(a.traceback),
+            )
+            for a in attempts
+        ),
+    )
+    if not rows:
+        return "No attempt yet."
+    return format_html(
+        '<table class="dj-attempts"><thead><tr><th>#</th><th>Outcome</th><th>Worker</th>'
+        "<th>Started</th><th>Duration</th><th>Error</th><th>Traceback</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+def _error(attempt: JobAttempt) -> SafeString | str:
+    if not attempt.error_type and not attempt.error_message:
+        return EMPTY
+    return format_html("<code>{}</code> {}", attempt.error_type, attempt.error_message)
+
+
+def _traceback(text: str) -> SafeString | str:
+    if not text:
+        return EMPTY
+    return format_html(
+        '<details><summary>show</summary><pre class="dj-pre">{}</pre></details>', text
+    )
