@@ -269,8 +269,19 @@ class ThrowawayCluster:
     def restart_command(self) -> list[str]:
         """The command that restarts this cluster (``pg_ctl restart -m fast``), as root or not."""
         assert self.bindir is not None
-        command = [str(self.bindir / "pg_ctl"), "restart", "-m", "fast", "-w",
-                   "-D", str(self.data_dir), "-l", str(self.log_file), "-o", self._server_options()]
+        command = [
+            str(self.bindir / "pg_ctl"),
+            "restart",
+            "-m",
+            "fast",
+            "-w",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            self._server_options(),
+        ]
         if self._as_root():
             command = ["runuser", "-u", SYSTEM_USER, "--", *command]
         return command

@@ -110,8 +110,14 @@ if os.environ.get("DJANGO_JOBS_TEST_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["DJANGO_JOBS_TEST_DB_NAME"]
 
 # Acceptance tests shorten the worker's clocks for the processes they start.
-for _name in ("WORKER_TIMEOUT", "HEARTBEAT_INTERVAL", "MAINTENANCE_INTERVAL", "CANCEL_GRACE",
-              "SHUTDOWN_GRACE", "TIMEOUT_GRACE"):
+for _name in (
+    "WORKER_TIMEOUT",
+    "HEARTBEAT_INTERVAL",
+    "MAINTENANCE_INTERVAL",
+    "CANCEL_GRACE",
+    "SHUTDOWN_GRACE",
+    "TIMEOUT_GRACE",
+):
     if os.environ.get(f"DJANGO_JOBS_{_name}"):
         globals()[f"DJANGO_JOBS_{_name}"] = float(os.environ[f"DJANGO_JOBS_{_name}"])
 

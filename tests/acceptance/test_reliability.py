@@ -109,8 +109,14 @@ def test_database_restart__worker_survives_and_loses_nothing(workers):
 
     connections.close_all()
     # No pipes: the restarted server would inherit them and keep them open.
-    subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=120)
+    subprocess.run(
+        command,
+        shell=True,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
     time.sleep(1)
     second = defs.add.enqueue_many([[i, i] for i in range(20)])
     ids = [j.pk for j in first + second]

@@ -60,7 +60,12 @@ def test_resubmit__copies_a_failed_job():
     copy = job.resubmit()
     assert copy.pk != job.pk and copy.resubmitted_from == job.pk
     assert (copy.state, copy.queue, copy.priority, copy.args, copy.meta) == (
-        "queued", "bulk", 3, ["x@y"], {"a": 1})
+        "queued",
+        "bulk",
+        3,
+        ["x@y"],
+        {"a": 1},
+    )
     assert copy.max_attempts == job.max_attempts
 
 

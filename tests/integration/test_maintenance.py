@@ -23,8 +23,9 @@ def test_stage_due__moves_only_due_jobs():
 
 
 def _running_on(worker_id, job):
-    Worker.objects.create(id=worker_id, hostname="h", pid=1,
-                          heartbeat_at=timezone.now() - timedelta(minutes=5))
+    Worker.objects.create(
+        id=worker_id, hostname="h", pid=1, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
     assert claim_one(job, worker_id)
 
 
