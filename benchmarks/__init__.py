@@ -1,0 +1,1 @@
+"""The django_jobs benchmark: ``python benchmarks/run.py`` (see benchmarks/README.md)."""

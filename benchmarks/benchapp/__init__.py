@@ -1,0 +1,1 @@
+"""The app whose ``jobs.py`` holds the benchmark's job definitions."""

@@ -1,0 +1,344 @@
+"""The django_jobs side of the benchmark, one measurement per process.
+
+``python -m benchmarks.djbench COMMAND [options]`` with ``DJANGO_SETTINGS_MODULE=
+benchmarks.settings`` and the ``BENCH_DB_*`` variables naming a freshly migrated database.
+It prints one JSON object on its last line of output. ``benchmarks/run.py`` starts it; it is
+not meant to be run by hand (but can be, to look at one figure).
+
+Commands:
+
+* ``enqueue-one --jobs N``: N calls of ``noop.enqueue()``;
+* ``enqueue-many --jobs N --batch B``: N jobs through ``noop.enqueue_many`` B at a time;
+* ``drain --jobs N --concurrency K``: enqueue N no-op jobs, then time
+  ``manage.py runjobs --burst --concurrency K --no-recurring`` and check that each job ran
+  exactly once;
+* ``latency --jobs N --rate R``: an idle ``runjobs`` worker, N ``stamp`` jobs enqueued at R
+  per second; latency per job is ``started_at - created_at``;
+* ``claim --claims N --limit L [--raw-url URL]``: time ``claim_jobs`` (and, with a URL, the
+  raw psycopg claim of ``benchmarks/raw.py``, interleaved with it) on a seeded table; on
+  PostgreSQL with ``synchronous_commit`` off for both sessions, so that the figure is the
+  statement's cost and not the disk's flush latency (which does not depend on the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import django
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Django is set up when a command runs, so that ``--help`` works without a database.
+NOOP, STAMP = "bench.noop", "bench.stamp"
+
+
+def setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+    django.setup()
+
+
+def definition(name: str) -> Any:
+    from django_jobs.registry import registry
+
+    return registry.get(name)
+
+
+# --- enqueue ----------------------------------------------------------------------------------
+
+
+def enqueue_one(jobs: int) -> dict[str, Any]:
+    """``jobs`` calls of ``noop.enqueue()``, each its own statement(s) in autocommit."""
+    noop = definition(NOOP)
+    noop.enqueue()  # warm-up: creates the Queue row, connects, loads code paths
+    started = time.perf_counter()
+    for _ in range(jobs):
+        noop.enqueue()
+    seconds = time.perf_counter() - started
+    return {"jobs": jobs, "seconds": seconds, "rate": jobs / seconds}
+
+
+def enqueue_many(jobs: int, batch: int) -> dict[str, Any]:
+    """``jobs`` jobs through ``noop.enqueue_many``, ``batch`` per call."""
+    noop = definition(NOOP)
+    noop.enqueue_many([{}])  # warm-up
+    started = time.perf_counter()
+    for first in range(0, jobs, batch):
+        noop.enqueue_many([{}] * min(batch, jobs - first))
+    seconds = time.perf_counter() - started
+    return {"jobs": jobs, "batch": batch, "seconds": seconds, "rate": jobs / seconds}
+
+
+# --- drain ------------------------------------------------------------------------------------
+
+
+def runjobs_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "django", "runjobs", "--no-recurring", *args]
+
+
+def drain(jobs: int, concurrency: int, timeout: float) -> dict[str, Any]:
+    """Enqueue ``jobs`` no-op jobs, drain them with a burst worker, verify, measure."""
+    noop = definition(NOOP)
+    started = time.perf_counter()
+    for first in range(0, jobs, 1000):
+        noop.enqueue_many([{}] * min(1000, jobs - first))
+    enqueue_seconds = time.perf_counter() - started
+    from django.db import connections
+
+    connections.close_all()
+    with tempfile.TemporaryFile("w+") as log:
+        started = time.perf_counter()
+        process = subprocess.run(
+            runjobs_command("--burst", "--concurrency", str(concurrency)),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
+        )
+        wall = time.perf_counter() - started
+        log.seek(0)
+        output = log.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"runjobs --burst exited {process.returncode}:\n{output[-3000:]}")
+    try:
+        checked = check_drained(jobs)
+    except RuntimeError as exc:
+        raise RuntimeError(
+            f"{exc}\nrunjobs --burst exited 0 after {wall:.1f} s:\n{output}"
+        ) from None
+    return {**checked, "wall_seconds": wall, "enqueue_seconds": enqueue_seconds}
+
+
+def check_drained(jobs: int) -> dict[str, Any]:
+    """Every job succeeded at its first attempt, with one attempt row; the rows' time span."""
+    from django.db.models import Count, Max, Min
+
+    from django_jobs.models import Job, JobAttempt
+
+    rows = Job.objects.aggregate(
+        total=Count("pk"), first=Min("started_at"), last=Max("finished_at")
+    )
+    once = Job.objects.filter(state="succeeded", attempts=1).count()
+    attempts = JobAttempt.objects.aggregate(total=Count("pk"), jobs=Count("job", distinct=True))
+    ok_attempts = JobAttempt.objects.filter(outcome="succeeded", number=1).count()
+    problems = []
+    if rows["total"] != jobs or once != jobs:
+        problems.append(f"{once} of {rows['total']} jobs succeeded at attempt 1 (wanted {jobs})")
+    if attempts["total"] != jobs or attempts["jobs"] != jobs or ok_attempts != jobs:
+        problems.append(
+            f"{attempts['total']} attempt rows for {attempts['jobs']} jobs, "
+            f"{ok_attempts} succeeded first attempts (wanted {jobs} of each)"
+        )
+    if problems:
+        raise RuntimeError("drain: " + "; ".join(problems))
+    seconds = (rows["last"] - rows["first"]).total_seconds()
+    return {"jobs": jobs, "seconds": seconds, "rate": jobs / seconds, "exactly_once": True}
+
+
+# --- pickup latency ---------------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
+
+
+def start_worker(log: Any) -> subprocess.Popen[bytes]:
+    """A long-running ``runjobs`` with one process; returns once its process is registered."""
+    from django_jobs.models import Worker
+
+    process = subprocess.Popen(
+        runjobs_command("--concurrency", "1"), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+    wait_for(
+        lambda: (
+            Worker.objects.filter(supervisor__isnull=False, pid__gt=0).exists()
+            or process.poll() is not None
+        ),
+        60,
+        "the worker's process row",
+    )
+    if process.poll() is not None:
+        raise RuntimeError(f"runjobs exited with {process.returncode}")
+    return process
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def paced_enqueue(jobs: int, rate: float) -> None:
+    """``stamp.enqueue()`` every ``1 / rate`` seconds on a fixed schedule."""
+    stamp = definition(STAMP)
+    first = time.perf_counter()
+    for index in range(jobs):
+        pause = first + index / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        stamp.enqueue()
+
+
+def finished_count(since: Any) -> int:
+    from django_jobs.models import Job
+
+    return Job.objects.filter(created_at__gte=since, state="succeeded").count()
+
+
+def latency(jobs: int, rate: float, timeout: float) -> dict[str, Any]:
+    """Pickup latency of ``jobs`` enqueued at ``rate`` per second into an idle worker."""
+    from django.utils import timezone
+
+    from benchmarks.raw import latency_summary
+    from django_jobs.models import Job
+
+    with tempfile.TemporaryFile("w+") as log:
+        process = start_worker(log)
+        try:
+            warm = timezone.now()
+            paced_enqueue(3, rate)  # warm-up: the worker's LISTEN connection, code paths
+            wait_for(lambda: finished_count(warm) >= 3, timeout, "the warm-up jobs")
+            time.sleep(1.5)  # idle again, waiting on LISTEN
+            since = timezone.now()
+            paced_enqueue(jobs, rate)
+            wait_for(lambda: finished_count(since) >= jobs, timeout, "the measured jobs")
+        finally:
+            stop_worker(process)
+    rows = Job.objects.filter(created_at__gte=since).values_list(
+        "created_at", "started_at", "result"
+    )
+    summary = latency_summary([(started - created).total_seconds() for created, started, _ in rows])
+    to_body = [result - created.timestamp() for created, _, result in rows]
+    summary["to_body_p50_ms"] = statistics.median(to_body) * 1000
+    return summary
+
+
+# --- claim time -------------------------------------------------------------------------------
+
+
+def django_claims(claims: int, limit: int) -> list[float]:
+    """Seconds taken by ``claims`` calls of ``claim_jobs`` (every queue, ``limit`` rows)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from django_jobs import db
+
+    ops = db.for_connection(connection)
+    times = []
+    for _ in range(claims):
+        started = time.perf_counter()
+        jobs = ops.claim_jobs(
+            connection, queues=None, limit=limit, worker="bench/claim", now=timezone.now()
+        )
+        times.append(time.perf_counter() - started)
+        if len(jobs) != limit:
+            raise RuntimeError(f"claim_jobs returned {len(jobs)} jobs, wanted {limit}")
+    return times
+
+
+def claim(claims: int, limit: int, raw_url: str | None, rounds: int = 10) -> dict[str, Any]:
+    """Median claim time, django_jobs and (with ``raw_url``) raw, in interleaved rounds."""
+    from django.db import connection
+
+    from benchmarks import raw
+
+    conn = raw.connect(raw_url) if raw_url else None
+    if connection.vendor == "postgresql":  # time the statement, not the disk's flush
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+        if conn is not None:
+            conn.execute("SET synchronous_commit TO off")
+    try:
+        django_claims(5, limit)  # warm-up, not counted
+        if conn is not None:
+            raw.claim_times(conn, 5, limit)
+        mine: list[float] = []
+        theirs: list[float] = []
+        per_round = max(1, claims // rounds)
+        for _ in range(rounds):
+            mine += django_claims(per_round, limit)
+            if conn is not None:
+                theirs += raw.claim_times(conn, per_round, limit)
+        plan = raw.explain_claim(conn, limit) if conn is not None else None
+    finally:
+        if conn is not None:
+            conn.close()
+    result: dict[str, Any] = {"limit": limit, "claims": len(mine), **timing("", mine)}
+    if conn is not None:
+        result.update(timing("raw_", theirs), plan=plan)
+    return result
+
+
+def timing(prefix: str, seconds: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in seconds)
+    return {
+        f"{prefix}median_ms": statistics.median(ms),
+        f"{prefix}p95_ms": ms[max(0, round(0.95 * len(ms)) - 1)],
+    }
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.djbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    one = sub.add_parser("enqueue-one")
+    one.add_argument("--jobs", type=int, required=True)
+    many = sub.add_parser("enqueue-many")
+    many.add_argument("--jobs", type=int, required=True)
+    many.add_argument("--batch", type=int, required=True)
+    dr = sub.add_parser("drain")
+    dr.add_argument("--jobs", type=int, required=True)
+    dr.add_argument("--concurrency", type=int, required=True)
+    dr.add_argument("--timeout", type=float, default=1800)
+    lat = sub.add_parser("latency")
+    lat.add_argument("--jobs", type=int, required=True)
+    lat.add_argument("--rate", type=float, required=True)
+    lat.add_argument("--timeout", type=float, default=120)
+    cl = sub.add_parser("claim")
+    cl.add_argument("--claims", type=int, required=True)
+    cl.add_argument("--limit", type=int, default=10)
+    cl.add_argument("--raw-url", default=None)
+    return parser.parse_args(argv)
+
+
+def run(options: argparse.Namespace) -> dict[str, Any]:
+    setup()
+    if options.command == "enqueue-one":
+        return enqueue_one(options.jobs)
+    if options.command == "enqueue-many":
+        return enqueue_many(options.jobs, options.batch)
+    if options.command == "drain":
+        return drain(options.jobs, options.concurrency, options.timeout)
+    if options.command == "latency":
+        return latency(options.jobs, options.rate, options.timeout)
+    return claim(options.claims, options.limit, options.raw_url)
+
+
+def main(argv: list[str] | None = None) -> None:
+    result = run(parse(sys.argv[1:] if argv is None else argv))
+    print(json.dumps(result, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
