@@ -314,7 +314,7 @@ def run_database(server: Server, size: str) -> dict[str, Any]:
     progress(f"{server.engine}: migrating the template database")
     server.prepare()
     results: dict[str, Any] = {}
-    load_before, probe_before = os.getloadavg(), server.probe()
+    load_before, probe_before, measured = os.getloadavg(), server.probe(), package_version()
     for name, measure in scenarios(sizes):
         progress(f"{server.engine}: {name}")
         results[name] = measure_once_more_on_failure(name, measure, server)
@@ -325,6 +325,7 @@ def run_database(server: Server, size: str) -> dict[str, Any]:
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {
+            "django_jobs": measured,
             **machine(server),
             "load_before": load_before,
             "load_after": os.getloadavg(),
@@ -367,7 +368,6 @@ def package_version() -> str:
 
 def machine(server: Server) -> dict[str, Any]:
     return {
-        "django_jobs": package_version(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),

@@ -259,7 +259,8 @@ def record_success(
         table=f'"{Job._meta.db_table}"', attempts=f'"{JobAttempt._meta.db_table}"'
     )
     params = {
-        "result": json.dumps(fields["result"]),
+        # None is stored as SQL NULL, as the ORM stores it on every other path.
+        "result": None if fields["result"] is None else json.dumps(fields["result"]),
         "now": now,
         "expires": fields["expires_at"],
         "id": job.pk,
