@@ -7,8 +7,14 @@ same functions, written the way that database does them best.
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+
+def in_claim_order(jobs: list[Any]) -> list[Any]:
+    """Claimed rows in claim order: ``UPDATE ... RETURNING`` promises no order."""
+    return sorted(jobs, key=lambda j: (-j.priority, j.run_at, j.id))
 
 
 def for_connection(connection: BaseDatabaseWrapper) -> ModuleType:

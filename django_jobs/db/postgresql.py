@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_jobs.conf import jobs_settings
+from django_jobs.db import in_claim_order
 from django_jobs.models import Job, Queue
 from django_jobs.worker.limits import Limits
 
@@ -223,8 +224,7 @@ def claim_jobs(
     }
     sql = claim_sql(enforce=limits.enforce)
     jobs = list(Job.objects.using(connection.alias).raw(sql, params))
-    # RETURNING gives rows in no promised order: restore the claim order.
-    return sorted(jobs, key=lambda j: (-j.priority, j.run_at, j.id))
+    return in_claim_order(jobs)
 
 
 # Success, the hot path of completion, in ONE statement: the UPDATE is fenced by the claim

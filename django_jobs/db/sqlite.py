@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.db import generic
+from django_jobs.db import generic, in_claim_order
 from django_jobs.db.postgresql import INSERT_FIELDS
 from django_jobs.models import Job, Queue
 from django_jobs.worker.limits import Limits
@@ -136,5 +136,4 @@ def claim_jobs(
         "limit": limit,
     }
     jobs = list(Job.objects.using(connection.alias).raw(sql, params))
-    # RETURNING gives rows in no promised order: restore the claim order.
-    return sorted(jobs, key=lambda j: (-j.priority, j.run_at, j.id))
+    return in_claim_order(jobs)

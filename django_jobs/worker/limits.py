@@ -54,6 +54,7 @@ class LimitConfig:
         self.read_at = -1e9
         self.paused: set[str] = set()
         self.rated: set[str] = set()
+        self.caps: tuple[list[str], list[int | None], list[int | None]] = ([], [], [])
         self.limited = False
 
     def refresh(self) -> None:
@@ -67,7 +68,9 @@ class LimitConfig:
         self.paused = {name for name, paused, *_ in queues if paused}
         self.rated = {name for name, _, _, rate, period in queues if rate is not None and period}
         per_worker = any(mc is not None for _, _, mc, _, _ in queues)
-        capped = definition_caps()[0]
+        # The registry does not change while a process runs: read its caps here, not per claim.
+        self.caps = definition_caps()
+        capped = self.caps[0]
         self.limited = bool(per_worker or self.rated) or (
             Job.objects.using(self.alias)
             .filter(state__in=[State.QUEUED, State.RUNNING])
@@ -77,7 +80,7 @@ class LimitConfig:
         self.read_at = time.monotonic()
 
     def limits(self, excluded: set[str]) -> Limits:
-        names, running, per_worker = definition_caps()
+        names, running, per_worker = self.caps
         return Limits(
             tree=self.tree,
             excluded=sorted(self.paused | excluded),

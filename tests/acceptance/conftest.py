@@ -81,3 +81,23 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60, interval: float
             return
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def restart_postgres() -> bool:
+    """Restart the test server with runtests.py's command; ``False`` when there is none."""
+    command = os.environ.get("DJANGO_JOBS_TEST_PG_RESTART")
+    if not command:
+        return False
+    from django.db import connections
+
+    connections.close_all()
+    # No pipes: the restarted server would inherit them and keep them open.
+    subprocess.run(
+        command,
+        shell=True,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
+    return True

@@ -14,16 +14,14 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import time
 from datetime import datetime, timezone
 
 import pytest
-from django.db import connections
 from django.db.models import Count
 
 from django_jobs.models import Job, JobAttempt, Worker
-from tests.acceptance.conftest import wait_for
+from tests.acceptance.conftest import restart_postgres, wait_for
 from tests.testapp import jobs as defs
 from tests.testapp.models import Note
 
@@ -78,22 +76,6 @@ class Chaos:
                 os.kill(process.pid, signal.SIGINT)
         for process in self.running:
             process.wait(timeout=60)
-
-
-def restart_postgres() -> bool:
-    command = os.environ.get("DJANGO_JOBS_TEST_PG_RESTART")
-    if not command:
-        return False
-    connections.close_all()
-    subprocess.run(
-        command,
-        shell=True,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=120,
-    )
-    return True
 
 
 def rescue_delays(kills) -> list[float]:

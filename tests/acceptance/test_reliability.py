@@ -7,7 +7,7 @@ import time
 import pytest
 
 from django_jobs.models import Job, JobAttempt, Worker
-from tests.acceptance.conftest import wait_for
+from tests.acceptance.conftest import restart_postgres, wait_for
 from tests.testapp import jobs as defs
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.django_db(transaction=True)]
@@ -97,26 +97,12 @@ def test_late_write__from_a_rescued_worker_is_discarded():
 
 @pytest.mark.postgres_only
 def test_database_restart__worker_survives_and_loses_nothing(workers):
-    import subprocess
-
-    command = os.environ.get("DJANGO_JOBS_TEST_PG_RESTART")
-    if not command:
+    if not os.environ.get("DJANGO_JOBS_TEST_PG_RESTART"):
         pytest.skip("needs the throwaway cluster of runtests.py (DJANGO_JOBS_TEST_PG_RESTART)")
     first = defs.add.enqueue_many([[i, i] for i in range(20)])
     process = workers.start("--concurrency", "2")
     wait_for(lambda: Job.objects.filter(state="succeeded").count() == 20, timeout=30)
-    from django.db import connections
-
-    connections.close_all()
-    # No pipes: the restarted server would inherit them and keep them open.
-    subprocess.run(
-        command,
-        shell=True,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=120,
-    )
+    assert restart_postgres()
     time.sleep(1)
     second = defs.add.enqueue_many([[i, i] for i in range(20)])
     ids = [j.pk for j in first + second]
