@@ -16,6 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 PREFIX = "DJANGO_JOBS_"
 
@@ -152,7 +154,7 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "PREFETCH",
-            0,
+            50,
             "Jobs a worker process claims beyond its free slots.",
             _number(0, integer=True),
         ),
@@ -185,24 +187,43 @@ SETTINGS: dict[str, Setting] = {
 
 
 class JobsSettings:
-    """Attribute access to the settings above, validated, read from Django settings each time."""
+    """Attribute access to the settings above, validated on first access and kept until a
+    setting changes (``override_settings`` sends ``setting_changed``). An invalid value is
+    never kept: it raises on every access."""
+
+    def __init__(self) -> None:
+        self._valid: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
+        try:
+            return self._valid[name]
+        except KeyError:
+            pass
         try:
             spec = SETTINGS[name]
         except KeyError:
             raise AttributeError(f"django_jobs has no setting {PREFIX}{name}") from None
         value = getattr(settings, PREFIX + name, spec.default)
         try:
-            return spec.validate(value)
+            self._valid[name] = valid = spec.validate(value)
         except ValueError as exc:
             raise ImproperlyConfigured(f"{PREFIX}{name} {exc}") from None
+        return valid
+
+    def reload(self) -> None:
+        self._valid.clear()
 
     def __dir__(self) -> list[str]:
         return sorted(SETTINGS)
 
 
 jobs_settings = JobsSettings()
+
+
+@receiver(setting_changed)
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith(PREFIX):
+        jobs_settings.reload()
 
 
 def invalid_settings() -> list[tuple[str, str]]:

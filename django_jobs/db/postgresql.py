@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -117,8 +121,8 @@ def notify(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
 # * the UPDATE joins on the locked ids only (the planner cannot widen it), writing the state,
 #   the worker, a fresh claim token per job (for fencing), the start time and the attempt.
 _CLAIM_SQL = """
-WITH candidates AS (
-    SELECT picked.id FROM unnest(%(queues)s::text[]) AS served(name)
+WITH RECURSIVE {served}, candidates AS (
+    SELECT picked.id FROM served
     CROSS JOIN LATERAL (
         SELECT c.id, c.priority, c.run_at FROM {table} AS c
         WHERE c.state = 'queued' AND c.queue = served.name
@@ -142,7 +146,7 @@ SET state = 'running', worker = %(worker)s, claim_token = gen_random_uuid(),
     lease_expires_at = NULL, cancel_requested_at = NULL
 FROM candidates
 WHERE j.id = candidates.id
-RETURNING j.*
+RETURNING {returning}
 """
 
 # One running job per group, and the definitions' caps. Every condition here and above is
@@ -167,34 +171,49 @@ _LIMITS_SQL = """
 
 # The distinct queues that have ready jobs, by a "loose index scan" of dj_job_claim (its
 # leading column is the queue): one index probe per queue, however many rows are ready.
-_READY_QUEUES_SQL = """
-WITH RECURSIVE ready(queue) AS (
+_READY_SQL = """ready(queue) AS (
     (SELECT queue FROM {table} WHERE state = 'queued' ORDER BY queue LIMIT 1)
     UNION ALL
     SELECT (SELECT j.queue FROM {table} AS j
             WHERE j.state = 'queued' AND j.queue > ready.queue ORDER BY j.queue LIMIT 1)
     FROM ready WHERE ready.queue IS NOT NULL
+)"""
+
+# The queues a claim walks: the worker's (fixed or its role's), or every queue with ready
+# jobs; less those a limit excludes for now.
+_SERVED_GIVEN = """served(name) AS (
+    SELECT q FROM unnest(%(queues)s::text[]) AS q WHERE q <> ALL(%(excluded)s::text[])
+)"""
+_SERVED_READY = (
+    _READY_SQL
+    + """, served(name) AS (
+    SELECT queue FROM ready WHERE queue IS NOT NULL AND queue <> ALL(%(excluded)s::text[])
+)"""
 )
-SELECT queue FROM ready WHERE queue IS NOT NULL
-"""
 
 
 def ready_queues(connection: BaseDatabaseWrapper) -> list[str]:
     """Every queue with ready jobs (with or without a Queue row)."""
+    sql = "WITH RECURSIVE " + _READY_SQL + " SELECT queue FROM ready WHERE queue IS NOT NULL"
     with connection.cursor() as cursor:
-        cursor.execute(_READY_QUEUES_SQL.format(table=f'"{Job._meta.db_table}"'))
+        cursor.execute(sql.format(table=f'"{Job._meta.db_table}"'))
         return [row[0] for row in cursor.fetchall()]
 
 
-def claim_sql(*, enforce: bool = True) -> str:
+@lru_cache(maxsize=4)
+def claim_sql(*, enforce: bool = True, every_queue: bool = False) -> str:
     """The claim statement. It walks the served queues one by one (a LATERAL subquery per
     queue), so each walk is an index scan of dj_job_claim in claim order that stops at the
-    LIMIT; a single scan over several queues would have to sort every ready row instead."""
+    LIMIT; a single scan over several queues would have to sort every ready row instead.
+    ``every_queue``: the queues are found in the same statement (those with ready jobs)."""
     table = f'"{Job._meta.db_table}"'
+    served = _SERVED_READY if every_queue else _SERVED_GIVEN
     return _CLAIM_SQL.format(
         table=table,
+        served=served.format(table=table),
         queue_table=f'"{Queue._meta.db_table}"',
         limits=_LIMITS_SQL.format(table=table) if enforce else "",
+        returning=", ".join(f'j."{f.column}"' for f in Job._meta.concrete_fields),
     )
 
 
@@ -209,65 +228,103 @@ def claim_jobs(
 ) -> list[Job]:
     """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
     limits = limits or Limits()
-    if queues is None:
-        queues = ready_queues(connection)
-    excluded = set(limits.excluded)
     params = {
         "limit": limit,
         "worker": worker,
         "now": now,
-        "queues": [q for q in queues if q not in excluded],
+        "queues": list(queues or []),
+        "excluded": list(limits.excluded),
         "tree": limits.tree,
         "cap_names": limits.cap_names,
         "cap_running": limits.cap_running,
         "cap_per_worker": limits.cap_per_worker,
     }
-    sql = claim_sql(enforce=limits.enforce)
-    jobs = list(Job.objects.using(connection.alias).raw(sql, params))
+    sql = claim_sql(enforce=limits.enforce, every_queue=queues is None)
+    with bound_cursor(connection) as cursor:
+        cursor.execute(sql, params, prepare=PREPARE, binary=True)
+        jobs = [job_from_row(connection, row) for row in cursor.fetchall()]
     return in_claim_order(jobs)
 
 
-# Success, the hot path of completion, in ONE statement: the UPDATE is fenced by the claim
-# token, and the attempt row is inserted only when the UPDATE matched (from its RETURNING).
+#: Prepare the worker's hot statements (planned once per connection, not on every call).
+PREPARE = True
+
+
+@contextmanager
+def bound_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
+    """A psycopg cursor that sends parameters separately from the statement (server-side
+    binding, binary where it can), so arrays are not spelled out as SQL text and the
+    statement can be prepared; errors become Django's, as on Django's own cursors."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
+def job_from_row(connection: BaseDatabaseWrapper, row: Sequence[Any]) -> Job:
+    """A Job from a binary row of the claim's ``RETURNING`` (the model's columns, in field
+    order): psycopg's binary loaders decode JSON and timestamps (aware, in the connection's
+    time zone, which Django sets to UTC with USE_TZ; naive local time without it)."""
+    names = _job_attnames()
+    if not settings.USE_TZ:
+        row = [v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row]
+    return Job.from_db(connection.alias, names, row)
+
+
+@lru_cache(maxsize=1)
+def _job_attnames() -> list[str]:
+    return [f.attname for f in Job._meta.concrete_fields]
+
+
+# Successes, the hot path of completion, in ONE statement however many: the UPDATE is fenced
+# by each job's claim token, and an attempt row is inserted for each row the UPDATE matched
+# (from its RETURNING).
 _SUCCESS_SQL = """
-WITH done AS (
-    UPDATE {table}
-    SET state = 'succeeded', result = %(result)s::jsonb, finished_at = %(now)s,
-        expires_at = %(expires)s, last_error = '', claim_token = NULL,
-        lease_expires_at = NULL, cancel_requested_at = NULL
-    WHERE id = %(id)s AND state = 'running' AND claim_token = %(token)s
-    RETURNING id, attempts
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS t(id uuid, token uuid, result jsonb, started timestamptz, finished timestamptz,
+             expires timestamptz)
+), done AS (
+    UPDATE {table} AS j
+    SET state = 'succeeded', result = input.result, started_at = input.started,
+        finished_at = input.finished, expires_at = input.expires, last_error = '',
+        claim_token = NULL, lease_expires_at = NULL, cancel_requested_at = NULL
+    FROM input
+    WHERE j.id = input.id AND j.state = 'running' AND j.claim_token = input.token
+    RETURNING j.id, j.attempts, input.started, input.finished
 )
 INSERT INTO {attempts} (job_id, number, worker, started_at, finished_at, outcome,
                         error_type, error_message, traceback)
-SELECT id, attempts, %(worker)s, %(started)s, %(now)s, 'succeeded', '', '', '' FROM done
+SELECT id, attempts, %(worker)s, started, finished, 'succeeded', '', '', '' FROM done
+RETURNING job_id
 """
 
 
-def record_success(
-    connection: BaseDatabaseWrapper,
-    job: Job,
-    fields: dict,
-    result: object,
-    worker: str,
-    now: object,
-) -> bool:
-    """Record a success; ``False`` when the row no longer carries the job's claim token."""
+def record_successes(
+    connection: BaseDatabaseWrapper, rows: Sequence[tuple[Job, dict]], worker: str
+) -> set[uuid.UUID]:
+    """Record successes (each ``(job, fields)`` from ``record.next_state``); return the ids
+    written. A job whose row no longer carries its claim token is left out."""
     from django_jobs.models import JobAttempt
 
     sql = _SUCCESS_SQL.format(
         table=f'"{Job._meta.db_table}"', attempts=f'"{JobAttempt._meta.db_table}"'
     )
-    params = {
-        # None is stored as SQL NULL, as the ORM stores it on every other path.
-        "result": None if fields["result"] is None else json.dumps(fields["result"]),
-        "now": now,
-        "expires": fields["expires_at"],
-        "id": job.pk,
-        "token": job.claim_token,
-        "worker": worker,
-        "started": result.started_at,  # type: ignore[attr-defined]
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
+    # The rows travel as one JSON parameter: cheaper to build and to send than six arrays.
+    # A None result is stored as SQL NULL (JSON null in a recordset is NULL), as the ORM does.
+    batch = [
+        {
+            "id": str(job.pk),
+            "token": str(job.claim_token),
+            "result": f["result"],
+            "started": f["started_at"].isoformat(),
+            "finished": f["finished_at"].isoformat(),
+            "expires": None if f["expires_at"] is None else f["expires_at"].isoformat(),
+        }
+        for job, f in rows
+    ]
+    params = {"rows": json.dumps(batch), "worker": worker}
+    with bound_cursor(connection) as cursor:
+        cursor.execute(sql, params, prepare=PREPARE)
+        return {row[0] for row in cursor.fetchall()}

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 import threading
-import time
 import traceback as tb
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from django_jobs import signals
@@ -32,6 +30,7 @@ from django_jobs.logs import job_fields, log_event
 from django_jobs.models import Job, Outcome
 from django_jobs.registry import Definition, registry
 from django_jobs.worker import record
+from django_jobs.worker.completions import Completions
 
 
 @dataclass
@@ -58,9 +57,15 @@ class Permanent(Exception):
     """A failure no retry can mend (unknown definition, corrupt stored arguments)."""
 
 
-def execute(job: Job, worker_id: str) -> Result:
-    """Run a job that this process has claimed (``job.claim_token`` set) and record it."""
-    started = job.started_at or timezone.now()
+def execute(job: Job, worker_id: str, completions: Completions | None = None) -> Result:
+    """Run a job that this process has claimed (``job.claim_token`` set) and record it.
+
+    With ``completions``, a plain success (no lease, no schedule, not atomic) is handed to
+    that batch, which writes it with others in one statement; everything else is recorded
+    at once.
+    """
+    started = timezone.now()  # a prefetched job starts after its claim
+    job.started_at = started
     log_event("job.started", **job_fields(job), worker=worker_id)
     if signals.job_started.has_listeners(Job):
         signals.job_started.send_robust(Job, job=job)
@@ -70,7 +75,10 @@ def execute(job: Job, worker_id: str) -> Result:
     hold_lease(job, definition)
     result = run_attempt(job, definition)
     result.started_at = started
-    record_until_written(job, definition, result, worker_id)
+    if completions is not None and completions.accepts(job, definition, result):
+        completions.add(job, definition, result)
+    else:
+        record_until_written(job, definition, result, worker_id)
     return result
 
 
@@ -87,26 +95,10 @@ def hold_lease(job: Job, definition: Definition | None) -> None:
 def record_until_written(
     job: Job, definition: Definition | None, result: Result, worker_id: str
 ) -> bool:
-    """Record the outcome, waiting for the database when it is away (1, 2, 4 ... 30 s).
-
-    The outcome is kept in memory meanwhile and written once the database is back; if the
-    job was rescued in between, the fenced write is dropped.
-    """
-    pause = 1.0
-    while True:
-        try:
-            return record.finish(job, definition, result, worker_id)
-        except (OperationalError, InterfaceError) as exc:  # the connection, not the data
-            log_event(
-                "job.record_delayed",
-                logging.ERROR,
-                **job_fields(job),
-                error=str(exc).strip()[:200],
-                retry_in=pause,
-            )
-            connections[jobs_settings.DATABASE].close()
-            time.sleep(pause)
-            pause = min(pause * 2, 30.0)
+    """Record the outcome, waiting for the database when it is away (see ``until_written``)."""
+    return record.until_written(
+        lambda: record.finish(job, definition, result, worker_id), job_fields(job)
+    )
 
 
 def _execute_atomic(job: Job, definition: Definition, worker_id: str, started: datetime) -> Result:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -22,10 +23,11 @@ from django_jobs.conf import jobs_settings
 from django_jobs.context import request_cancel
 from django_jobs.exceptions import JobInterrupted
 from django_jobs.logs import job_fields, log_event
-from django_jobs.models import Job, Role
+from django_jobs.models import Job, Outcome, Role
 from django_jobs.registry import registry
 from django_jobs.states import State
-from django_jobs.worker import limits, maintenance, recurring
+from django_jobs.worker import limits, maintenance, record, recurring
+from django_jobs.worker.completions import Completions
 from django_jobs.worker.execute import execute, in_job_body
 from django_jobs.worker.wakeup import Waiter
 
@@ -55,11 +57,25 @@ class Slot:
     processed: Any = None  # .value: jobs run so far
     failed: Any = None  # .value: jobs that did not succeed
     budget: Any = None  # .value: jobs the whole worker may still run (--max-jobs), shared
+    current: Any = None  # .raw: the 16 bytes of the running job's id (zeros: none)
+    cancels: Any = None  # .value: bumped by the supervisor when a claimed job not yet
+    #                      running was asked to cancel
 
     def set(self, name: str, value: float) -> None:
         holder = getattr(self, name)
         if holder is not None:
             holder.value = value
+
+    def set_current(self, job_id: uuid.UUID | None) -> None:
+        if self.current is not None:
+            self.current.raw = job_id.bytes if job_id is not None else bytes(16)
+
+    def current_job(self) -> uuid.UUID | None:
+        """The id of the job the process runs now (read by the supervisor)."""
+        if self.current is None:
+            return None
+        raw = self.current.raw
+        return uuid.UUID(bytes=raw) if any(raw) else None
 
 
 class QueueSelector:
@@ -100,6 +116,10 @@ class WorkerLoop:
         self.next_recurring = 0.0
         self.next_stage = 0.0
         self.next_maintenance = time.monotonic() + jobs_settings.MAINTENANCE_INTERVAL
+        self.completions = Completions(self.worker_id)
+        self.pace = 0.0  # seconds a job took here lately (moving average; 0: none yet)
+        self.cancels_seen = 0
+        self.cancel_asked: set[uuid.UUID] = set()
 
     def install_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -130,7 +150,10 @@ class WorkerLoop:
                 if ran == 0 and not self.stopping:
                     self.waiter.wait(self.options.idle_interval)
         finally:
-            self.waiter.close()
+            try:
+                self.completions.flush()
+            finally:
+                self.waiter.close()
         return self.processed
 
     def _database_away(self, exc: Exception, attempt: int) -> None:
@@ -154,7 +177,7 @@ class WorkerLoop:
         queues = self.selector.current()
         if queues is not None and not queues:
             return 0
-        limit = self._take_budget(1 + jobs_settings.PREFETCH)
+        limit = self._take_budget(self.batch_size())
         if limit == 0:
             self.stopping = True
             return 0
@@ -165,8 +188,46 @@ class WorkerLoop:
             if self.stopping:  # hand back what we claimed but did not start
                 self._hand_back(jobs[index:])
                 break
+            if index and job.pk in self._asked_to_cancel(jobs[index:]):
+                self._cancel_before_start(job)
+                continue
+            began = time.monotonic()
             ran += self.run_one(job)
+            took = time.monotonic() - began
+            self.pace = 0.8 * self.pace + 0.2 * took if self.pace else took
+            if self.completions.due():
+                self.completions.flush()
+        self.completions.flush()
         return ran
+
+    #: Seconds of work a process claims at once, at most (see ``batch_size``).
+    BATCH_SECONDS = 0.05
+
+    def batch_size(self) -> int:
+        """How many jobs to claim: as many as this process runs in ``BATCH_SECONDS`` at its
+        recent pace, at least one and at most ``1 + DJANGO_JOBS_PREFETCH``. Slow jobs are
+        claimed one at a time, so an idle process is never kept from work another holds."""
+        most = 1 + jobs_settings.PREFETCH
+        if most == 1 or not self.pace:
+            return 1
+        return max(1, min(most, int(self.BATCH_SECONDS / self.pace)))
+
+    def _asked_to_cancel(self, waiting: list[Job]) -> set[uuid.UUID]:
+        """Which of the claimed jobs not started yet were asked to cancel. The supervisor
+        bumps ``slot.cancels`` when that happens; only then is the database asked."""
+        cancels = self.slot.cancels
+        if cancels is not None and cancels.value != self.cancels_seen:
+            self.cancels_seen = cancels.value
+            self.cancel_asked = set(
+                Job.objects.using(self.alias)
+                .filter(pk__in=[j.pk for j in waiting], cancel_requested_at__isnull=False)
+                .values_list("pk", flat=True)
+            )
+        return self.cancel_asked
+
+    def _cancel_before_start(self, job: Job) -> None:
+        result = record.interrupted_result(job, Outcome.CANCELLED, "cancelled before it started")
+        record.finish(job, registry.find(job.name, job.version), result, self.worker_id)
 
     def claim(self, queues: list[str] | None, limit: int) -> list[Job]:
         """Claim ready jobs; with limits in play, one at a time under the claim lock."""
@@ -211,12 +272,14 @@ class WorkerLoop:
         self.slot.set("deadline", time.time() + timeout + grace if timeout else 0)
         self.current_policy = POLICY_CODES[definition.on_shutdown] if definition else FINISH
         self.slot.set("policy", self.current_policy)
+        self.slot.set_current(job.pk)
         try:
-            result = execute(job, self.worker_id)
+            result = execute(job, self.worker_id, self.completions)
         finally:
             self.current_policy = IDLE
             self.slot.set("policy", IDLE)
             self.slot.set("deadline", 0)
+            self.slot.set_current(None)
         self.processed += 1
         self.slot.set("processed", self.processed)
         if not result.ok and self.slot.failed is not None:
@@ -240,10 +303,7 @@ class WorkerLoop:
         )
 
     def _hand_back(self, jobs: list[Job]) -> None:
-        for job in jobs:
-            Job.objects.using(self.alias).filter(pk=job.pk, claim_token=job.claim_token).update(
-                state=State.QUEUED, attempts=job.attempts - 1, claim_token=None, worker=None
-            )
+        maintenance.put_back(self.worker_id, ids=[job.pk for job in jobs])
 
     def _periodic(self) -> None:
         now = time.monotonic()

@@ -7,9 +7,11 @@ conditional UPDATE or DELETE that only one of them can win.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
@@ -44,6 +46,48 @@ def end_running_jobs(worker_id: str, outcome: str, reason: str) -> int:
         if record.finish(job, registry.find(job.name, job.version), result, worker_id):
             ended += 1
     return ended
+
+
+def end_process_jobs(worker_id: str, running: uuid.UUID | None, outcome: str, reason: str) -> int:
+    """A worker process was killed or ended: record ``outcome`` for the job it was running
+    (``running``, from its slot) and put back every other job it holds, which it claimed in
+    the same batch but had not started, or had run without recording yet; those run again
+    without using up an attempt. Returns how many jobs were ended or put back."""
+    returned = put_back(worker_id, keep=running)
+    if running is None:
+        return returned
+    alias = jobs_settings.DATABASE
+    ended = 0
+    for job in Job.objects.using(alias).filter(pk=running, state=State.RUNNING, worker=worker_id):
+        result = record.interrupted_result(job, outcome, reason)
+        if record.finish(job, registry.find(job.name, job.version), result, worker_id):
+            ended += 1
+    return returned + ended
+
+
+def put_back(
+    worker_id: str, *, ids: list[uuid.UUID] | None = None, keep: uuid.UUID | None = None
+) -> int:
+    """Return claimed jobs of ``worker_id`` to ``queued`` and take their attempt back (no
+    ``JobAttempt`` row is written): ``ids``, or all it holds but ``keep``."""
+    query = Job.objects.using(jobs_settings.DATABASE).filter(state=State.RUNNING, worker=worker_id)
+    if ids is not None:
+        query = query.filter(pk__in=ids)
+    if keep is not None:
+        query = query.exclude(pk=keep)
+    for job in query.filter(cancel_requested_at__isnull=False):  # asked to stop: they do
+        result = record.interrupted_result(job, Outcome.CANCELLED, "cancelled before it started")
+        record.finish(job, registry.find(job.name, job.version), result, worker_id)
+    returned = query.update(
+        state=State.QUEUED,
+        attempts=F("attempts") - 1,
+        claim_token=None,
+        worker=None,
+        lease_expires_at=None,
+    )
+    if returned:
+        log_event("worker.jobs_returned", worker=worker_id, jobs=returned)
+    return returned
 
 
 def rescue_dead_workers(now: datetime | None = None) -> int:

@@ -8,11 +8,13 @@ the late outcome is logged and dropped.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from django_jobs import db, signals
@@ -46,17 +48,27 @@ def claim_one(job: Job, worker_id: str) -> bool:
     return True
 
 
-def finish(job: Job, definition: Definition | None, result: Result, worker_id: str) -> bool:
-    """Write the attempt and the job's next state; ``False`` when fenced out."""
+def finish(
+    job: Job,
+    definition: Definition | None,
+    result: Result,
+    worker_id: str,
+    now: datetime | None = None,
+) -> bool:
+    """Write the attempt and the job's next state; ``False`` when fenced out.
+
+    ``now``: when the attempt ended (default: now).
+    """
     alias = jobs_settings.DATABASE
-    now = timezone.now()
+    now = now or timezone.now()
     fields, event = next_state(job, definition, result, now)
+    fields["started_at"] = result.started_at  # a prefetched job started after its claim
     connection = connections[alias]
     if event == "job.succeeded" and job.scheduled_for is None and not connection.in_atomic_block:
         ops = db.for_connection(connection)
-        if hasattr(ops, "record_success"):
+        if hasattr(ops, "record_successes"):
             # The hot path in one statement: the fenced UPDATE and the attempt row together.
-            if not ops.record_success(connection, job, fields, result, worker_id, now):
+            if job.pk not in ops.record_successes(connection, [(job, fields)], worker_id):
                 log_event(
                     "job.fenced",
                     logging.WARNING,
@@ -67,7 +79,7 @@ def finish(job: Job, definition: Definition | None, result: Result, worker_id: s
                 return False
             for name, value in fields.items():
                 setattr(job, name, value)
-            _announce(job, result, event, None)
+            announce(job, result, event, None)
             return True
     with transaction.atomic(using=alias):
         changed = (
@@ -106,8 +118,34 @@ def finish(job: Job, definition: Definition | None, result: Result, worker_id: s
             dead = DeadLetter.objects.using(alias).create(
                 job=job, name=job.name, reason=result.message, failed_at=now
             )
-        transaction.on_commit(lambda: _announce(job, result, event, dead), using=alias)
+        transaction.on_commit(lambda: announce(job, result, event, dead), using=alias)
     return True
+
+
+T = TypeVar("T")
+
+
+def until_written(write: Callable[[], T], fields: dict[str, Any]) -> T:
+    """Call ``write`` until the database takes it, waiting 1, 2, 4 ... 30 s between tries.
+
+    For outcomes held in memory while the database is away: they are written once it is
+    back; a job rescued in between is fenced out by its claim token.
+    """
+    pause = 1.0
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:  # the connection, not the data
+            log_event(
+                "job.record_delayed",
+                logging.ERROR,
+                **fields,
+                error=str(exc).strip()[:200],
+                retry_in=pause,
+            )
+            connections[jobs_settings.DATABASE].close()
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 def interrupted_result(job: Job, outcome: str, reason: str) -> Result:
@@ -193,7 +231,7 @@ def next_state(
     }, "job.failed"
 
 
-def _announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> None:
+def announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> None:
     duration = (timezone.now() - result.started_at).total_seconds()
     fields = {**job_fields(job), "outcome": result.outcome, "duration": duration}
     if event == "job.succeeded":

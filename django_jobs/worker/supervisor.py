@@ -100,6 +100,7 @@ class Supervisor:
     marked_stopping: bool = False
     next_watch: float = 0.0
     cancel_signalled: set[Any] = field(default_factory=set)
+    cancel_noted: set[Any] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.alias = jobs_settings.DATABASE
@@ -192,6 +193,8 @@ class Supervisor:
             _fork.Value("i", 0),
             _fork.Value("i", 0),
             budget=self.budget,
+            current=_fork.RawArray("c", 16),
+            cancels=_fork.Value("i", 0),
         )
         connections.close_all()
         process = _fork.Process(
@@ -277,6 +280,13 @@ class Supervisor:
         )
         for pk, worker, cancel_at, lease in rows:
             child = by_id[worker]
+            if pk != child.slot.current_job():
+                # Claimed by the process but not running (waiting its turn in the batch, or
+                # run and not recorded yet): the process looks before it starts the job.
+                if cancel_at is not None and pk not in self.cancel_noted:
+                    self.cancel_noted.add(pk)
+                    child.slot.cancels.value += 1
+                continue
             if lease is not None and lease < now:
                 log_event("job.stalled", logging.WARNING, job=pk, worker=worker)
                 self.kill(
@@ -315,8 +325,11 @@ class Supervisor:
             self._count(child)
             code = child.process.exitcode
             # A process may end in the middle of a job (a crash, os._exit() in job code).
-            ended = maintenance.end_running_jobs(
-                child.worker_id, Outcome.LOST, f"the worker process ended with code {code}"
+            ended = maintenance.end_process_jobs(
+                child.worker_id,
+                child.slot.current_job(),
+                Outcome.LOST,
+                f"the worker process ended with code {code}",
             )
             if code != 0 or ended:
                 log_event(
@@ -362,7 +375,7 @@ class Supervisor:
         """Stop a process at once and record the end of the job it was running."""
         child.process.kill()
         child.process.join()
-        maintenance.end_running_jobs(child.worker_id, outcome, reason)
+        maintenance.end_process_jobs(child.worker_id, child.slot.current_job(), outcome, reason)
 
     def kill_all(self, reason: str) -> None:
         for child in list(self.children):

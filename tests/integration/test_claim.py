@@ -106,14 +106,17 @@ def test_claim__explain_uses_the_claim_index():
             "worker": "w",
             "now": timezone.now(),
             "queues": ["default"],
+            "excluded": [],
             "tree": "%",
             "cap_names": [],
             "cap_running": [],
             "cap_per_worker": [],
         }
-        cursor.execute("EXPLAIN " + claim_sql(), params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "dj_job_claim" in plan, plan
+        for every_queue in (False, True):
+            cursor.execute("EXPLAIN " + claim_sql(every_queue=every_queue), params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "dj_job_claim" in plan, plan
+            assert "Seq Scan on django_jobs_job" not in plan, plan
 
 
 @pytest.mark.django_db
