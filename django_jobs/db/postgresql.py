@@ -232,7 +232,7 @@ def claim_jobs(
         "limit": limit,
         "worker": worker,
         "now": now,
-        "queues": list(queues or []),
+        "queues": list(dict.fromkeys(queues or [])),  # a queue listed twice is walked once
         "excluded": list(limits.excluded),
         "tree": limits.tree,
         "cap_names": limits.cap_names,

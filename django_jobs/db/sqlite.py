@@ -63,42 +63,104 @@ def _db_value(field: object, job: Job, connection: BaseDatabaseWrapper) -> objec
 # SQLite has one writer at a time: a single UPDATE whose subquery picks the candidates in
 # claim order is atomic on its own, so no two workers can claim the same row. The claim
 # token is made by SQLite itself (32 hex digits, the way Django stores a UUIDField here).
+#
+# SQLite has no LATERAL join, so the statement walks the served queues one by one the way
+# PostgreSQL's does: one subquery per queue, joined with UNION ALL. Each reads dj_job_claim
+# for its queue in claim order and stops at the LIMIT; the outer ORDER BY sorts at most
+# (queues x limit) rows. A single scan over several queues would read and sort every ready
+# row instead. The queue's own conditions (paused, max_concurrent) name the queue as a
+# parameter, not the row's column, so SQLite evaluates them once per queue, not per row.
 _CLAIM_SQL = """
 UPDATE {table}
 SET state = 'running', worker = %(worker)s, claim_token = lower(hex(randomblob(16))),
     started_at = %(now)s, heartbeat_at = %(now)s, attempts = attempts + 1,
     lease_expires_at = NULL, cancel_requested_at = NULL
 WHERE id IN (
-    SELECT c.id FROM {table} AS c
-    WHERE c.state = 'queued' {queue_filter}
-      AND c.queue NOT IN (SELECT value FROM json_each(%(excluded)s))
-      AND NOT EXISTS (
-          SELECT 1 FROM {queue_table} AS q
-          WHERE q.name = c.queue AND (q.paused OR (q.max_concurrent IS NOT NULL AND (
-              SELECT count(*) FROM {table} AS r
-              WHERE r.state = 'running' AND r.queue = q.name AND r.worker LIKE %(tree)s
-          ) >= q.max_concurrent))
-      ) {limits}
-    ORDER BY c.priority DESC, c.run_at, c.id
+    SELECT id FROM ({walks})
+    ORDER BY priority DESC, run_at, id
     LIMIT %(limit)s
 )
 RETURNING *
 """
 
+# One queue's walk. ORDER BY and LIMIT are not allowed on a member of a compound SELECT,
+# hence the wrapping subquery.
+_WALK_SQL = """
+    SELECT * FROM (
+        SELECT c.id, c.priority, c.run_at FROM {table} AS c
+        WHERE c.state = 'queued' AND c.queue = %({queue})s
+          AND NOT EXISTS (
+              SELECT 1 FROM {queue_table} AS q
+              WHERE q.name = %({queue})s AND (q.paused OR (q.max_concurrent IS NOT NULL AND (
+                  SELECT count(*) FROM {table} AS r
+                  WHERE r.state = 'running' AND r.queue = q.name AND r.worker LIKE %(tree)s
+              ) >= q.max_concurrent))
+          ) {limits}
+        ORDER BY c.priority DESC, c.run_at, c.id
+        LIMIT %(limit)s
+    )"""
+
+#: SQLite refuses a compound SELECT of more than 500 members (SQLITE_MAX_COMPOUND_SELECT):
+#: beyond this many queues, the walks are grouped in nested subqueries.
+_WALKS_PER_COMPOUND = 100
+
 _LIMITS_SQL = """
-      AND (c.group_key IS NULL OR NOT EXISTS (
-          SELECT 1 FROM {table} AS r WHERE r.state = 'running' AND r.group_key = c.group_key))
-      AND NOT EXISTS (
-          SELECT 1 FROM json_each(%(caps)s) AS cap
-          WHERE json_extract(cap.value, '$[0]') = c.name AND (
-              (json_extract(cap.value, '$[1]') IS NOT NULL AND (
-                  SELECT count(*) FROM {table} AS r
-                  WHERE r.state = 'running' AND r.name = c.name
-              ) >= json_extract(cap.value, '$[1]'))
-              OR (json_extract(cap.value, '$[2]') IS NOT NULL AND (
-                  SELECT count(*) FROM {table} AS r
-                  WHERE r.state = 'running' AND r.name = c.name AND r.worker LIKE %(tree)s
-              ) >= json_extract(cap.value, '$[2]'))))"""
+          AND (c.group_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM {table} AS r
+              WHERE r.state = 'running' AND r.group_key = c.group_key))
+          AND NOT EXISTS (
+              SELECT 1 FROM json_each(%(caps)s) AS cap
+              WHERE json_extract(cap.value, '$[0]') = c.name AND (
+                  (json_extract(cap.value, '$[1]') IS NOT NULL AND (
+                      SELECT count(*) FROM {table} AS r
+                      WHERE r.state = 'running' AND r.name = c.name
+                  ) >= json_extract(cap.value, '$[1]'))
+                  OR (json_extract(cap.value, '$[2]') IS NOT NULL AND (
+                      SELECT count(*) FROM {table} AS r
+                      WHERE r.state = 'running' AND r.name = c.name AND r.worker LIKE %(tree)s
+                  ) >= json_extract(cap.value, '$[2]'))))"""
+
+# The distinct queues that have ready jobs, by a "loose index scan" of dj_job_claim (its
+# leading column is the queue): one index probe per queue, however many rows are ready.
+_READY_QUEUES_SQL = """
+WITH RECURSIVE ready(queue) AS (
+    SELECT (SELECT queue FROM {table} WHERE state = 'queued' ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.queue FROM {table} AS j
+            WHERE j.state = 'queued' AND j.queue > ready.queue ORDER BY j.queue LIMIT 1)
+    FROM ready WHERE ready.queue IS NOT NULL
+)
+SELECT queue FROM ready WHERE queue IS NOT NULL
+"""
+
+
+def ready_queues(connection: BaseDatabaseWrapper) -> list[str]:
+    """Every queue with ready jobs (with or without a Queue row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_READY_QUEUES_SQL.format(table=f'"{Job._meta.db_table}"'))
+        return [row[0] for row in cursor.fetchall()]
+
+
+@lru_cache(maxsize=64)
+def claim_sql(queues: int, *, enforce: bool = True) -> str:
+    """The claim statement for ``queues`` served queues, named ``%(q0)s``, ``%(q1)s``, ..."""
+    table = f'"{Job._meta.db_table}"'
+    limits = _LIMITS_SQL.format(table=table) if enforce else ""
+    walks = [
+        _WALK_SQL.format(
+            table=table, queue_table=f'"{Queue._meta.db_table}"', queue=f"q{i}", limits=limits
+        )
+        for i in range(queues)
+    ]
+    return _CLAIM_SQL.format(table=table, walks=_union(walks))
+
+
+def _union(selects: list[str]) -> str:
+    if len(selects) <= _WALKS_PER_COMPOUND:
+        return "\n    UNION ALL".join(selects)
+    step = _WALKS_PER_COMPOUND
+    groups = [selects[i : i + step] for i in range(0, len(selects), step)]
+    return _union([f"\n    SELECT * FROM ({_union(group)})" for group in groups])
 
 
 def claim_jobs(
@@ -116,24 +178,22 @@ def claim_jobs(
         return generic.claim_jobs(
             connection, queues=queues, limit=limit, worker=worker, now=now, limits=limits
         )
-    table = f'"{Job._meta.db_table}"'
-    sql = _CLAIM_SQL.format(
-        table=table,
-        queue_table=f'"{Queue._meta.db_table}"',
-        queue_filter=""
-        if queues is None
-        else "AND c.queue IN (SELECT value FROM json_each(%(queues)s))",
-        limits=_LIMITS_SQL.format(table=table) if limits.enforce else "",
-    )
+    if queues is None:
+        queues = ready_queues(connection)
+    excluded = set(limits.excluded)
+    served = [q for q in dict.fromkeys(queues) if q not in excluded]
+    if not served or limit <= 0:
+        # Nothing to walk: no statement, and above all no write lock taken by an idle poll.
+        return []
     caps = list(zip(limits.cap_names, limits.cap_running, limits.cap_per_worker))
     params = {
         "worker": worker,
         "now": Job._meta.get_field("started_at").get_db_prep_save(now, connection),
-        "queues": json.dumps(list(queues or [])),
-        "excluded": json.dumps(limits.excluded),
         "tree": limits.tree,
         "caps": json.dumps(caps),
         "limit": limit,
     }
+    params.update((f"q{i}", queue) for i, queue in enumerate(served))
+    sql = claim_sql(len(served), enforce=limits.enforce)
     jobs = list(Job.objects.using(connection.alias).raw(sql, params))
     return in_claim_order(jobs)

@@ -1,12 +1,15 @@
 """The claim statement: order, limit, queues, claim tokens, no double claims, index use."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_jobs import db
+from django_jobs.db import generic
 from django_jobs.models import Job
 from tests.testapp import jobs as defs
 
@@ -23,6 +26,60 @@ def test_claim__priority_then_run_at_then_id():
     second = defs.add.enqueue(1, 1)
     high = defs.add.using(priority=9).enqueue(1, 1)
     assert [j.pk for j in claim()] == [high.pk, first.pk, second.pk, low.pk]
+
+
+def seed_queues(rows):
+    """Queued jobs from ``(queue, priority, seconds ago)``, in that order: their ids."""
+    now = timezone.now()
+    jobs = [
+        Job(name="x", queue=q, priority=p, run_at=now - timedelta(seconds=ago))
+        for q, p, ago in rows
+    ]
+    Job.objects.bulk_create(jobs)
+    return [job.pk for job in jobs]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("queues", [None, ["c", "a", "b"]], ids=["every", "several"])
+@pytest.mark.parametrize("ops", ["native", "generic"])
+def test_claim__order_across_several_queues(queues, ops):
+    # In claim order: priority first whatever the queue, then run_at across the queues.
+    ids = seed_queues(
+        [
+            *[("b", 5, 50), ("c", 5, 40), ("a", 5, 30)],
+            *[("a", 0, 60), ("c", 0, 55), ("a", 0, 20), ("b", 0, 10)],
+            *[("c", -3, 90), ("b", -3, 80), ("a", -3, 70)],
+        ]
+    )
+    module = db.for_connection(connection) if ops == "native" else generic
+    claimed = []
+    while batch := module.claim_jobs(
+        connection, queues=queues, limit=3, worker="w", now=timezone.now()
+    ):
+        claimed.extend(j.pk for j in batch)
+    assert claimed == ids
+
+
+@pytest.mark.django_db
+def test_claim__serves_only_the_listed_queues_in_order():
+    ids = seed_queues([("a", 1, 10), ("b", 9, 10), ("c", 1, 20), ("a", 0, 30)])
+    assert [j.pk for j in claim(queues=["a", "c"], limit=2)] == [ids[2], ids[0]]
+    assert [j.pk for j in claim(queues=["a", "c"])] == [ids[3]]
+
+
+@pytest.mark.django_db
+def test_claim__a_queue_listed_twice_is_walked_once():
+    ids = seed_queues([("a", 0, 30), ("a", 0, 20)])
+    assert [j.pk for j in claim(queues=["a", "a"], limit=2)] == ids
+
+
+@pytest.mark.django_db
+def test_claim__many_queues():
+    # More queues than SQLite accepts members in one compound SELECT (500); later n, later run_at.
+    ids = seed_queues([(f"q{n:03}", n % 7, 1000 - n) for n in range(520)])
+    in_order = sorted(range(520), key=lambda n: (-(n % 7), n))
+    assert [j.pk for j in claim(limit=600)] == [ids[n] for n in in_order]
+    assert claim(queues=[f"q{n:03}" for n in range(520)]) == []
 
 
 @pytest.mark.django_db
@@ -90,33 +147,63 @@ def test_claim__concurrent_claimers_never_share_a_job():
     assert len(every) == len(set(every)) == 400
 
 
-@pytest.mark.postgres_only
-@pytest.mark.django_db
-def test_claim__explain_uses_the_claim_index():
+def explain(sql: str) -> list[tuple]:
+    """The plan of ``sql`` (an executed statement with its parameters inlined)."""
+    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        cursor.execute(prefix + sql)
+        return cursor.fetchall()
+
+
+def explain_postgresql_claim(queues: list[str] | None) -> None:
+    """PostgreSQL: the claim (run on its own psycopg cursor, so not captured by Django) is
+    explained with its parameters; each served queue is walked through dj_job_claim."""
     from django_jobs.db.postgresql import claim_sql
 
-    Job.objects.bulk_create(
-        [Job(name="x", queue="default", state="succeeded") for _ in range(5000)]
-        + [Job(name="x", queue="default") for _ in range(20)]
-    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE django_jobs_job")
         params = {
             "limit": 10,
             "worker": "w",
             "now": timezone.now(),
-            "queues": ["default"],
+            "queues": queues or [],
             "excluded": [],
             "tree": "%",
             "cap_names": [],
             "cap_running": [],
             "cap_per_worker": [],
         }
-        for every_queue in (False, True):
-            cursor.execute("EXPLAIN " + claim_sql(every_queue=every_queue), params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            assert "dj_job_claim" in plan, plan
-            assert "Seq Scan on django_jobs_job" not in plan, plan
+        cursor.execute("EXPLAIN " + claim_sql(every_queue=queues is None), params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "dj_job_claim" in plan, plan
+    assert "Seq Scan on django_jobs_job" not in plan, plan
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "queues", [None, ["default"], ["a", "b", "default"]], ids=["every", "one", "several"]
+)
+def test_claim__explain_walks_the_claim_index_in_order(queues):
+    Job.objects.bulk_create(
+        [Job(name="x", queue="default", state="succeeded") for _ in range(5000)]
+        + [Job(name="x", queue=q) for q in ("a", "b", "default") for _ in range(20)]
+    )
+    if connection.vendor == "postgresql":
+        explain_postgresql_claim(queues)
+        return
+    with CaptureQueriesContext(connection) as executed:
+        assert len(claim(queues=queues)) == 10
+    (statement,) = [q["sql"] for q in executed.captured_queries if "UPDATE" in q["sql"]]
+    plan = explain(statement)
+    # SQLite: (id, parent, _, detail). Each served queue is one search of dj_job_claim, and
+    # no select that reads the index sorts its rows: only the outer merge of the walks sorts.
+    reads = [row for row in plan if row[3].split()[:2] in (["SEARCH", "c"], ["SCAN", "c"])]
+    walks = 1 if queues == ["default"] else 3
+    assert [row[3] for row in reads] == ["SEARCH c USING INDEX dj_job_claim (queue=?)"] * walks, (
+        plan
+    )
+    sorting = {row[1] for row in plan if "TEMP B-TREE" in row[3]}
+    assert not sorting & {row[1] for row in reads}, plan
 
 
 @pytest.mark.django_db

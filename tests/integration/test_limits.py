@@ -44,6 +44,21 @@ def test_queue_max_concurrent__per_worker():
     assert len(claim(worker="b/1", limit=1)) == 1  # another worker has its own allowance
 
 
+def test_queue_limits__each_served_queue_its_own():
+    defs.nap.using(queue="held", priority=9).enqueue()
+    defs.nap.using(queue="one", priority=5).enqueue_many([[0.1]] * 3)
+    free = defs.nap.using(queue="free").enqueue_many([[0.1]] * 2)
+    Queue.objects.filter(name="held").update(paused=True)
+    Queue.objects.filter(name="one").update(max_concurrent=1)
+    for queues in (None, ["free", "held", "one"]):
+        Job.objects.filter(state="running").update(state="queued", attempts=0)
+        claimed = []  # one job per statement, as the worker claims while limits are in play
+        while batch := claim(queues=queues, limit=1):
+            claimed.extend(batch)
+        assert [j.queue for j in claimed] == ["one", "free", "free"]
+        assert {j.pk for j in claimed[1:]} == {j.pk for j in free}
+
+
 def test_definition_max_running__across_the_cluster():
     defs.capped_cluster.enqueue_many([[0.1]] * 4)
     assert len(claim(worker="a/1", limit=1)) == 1
