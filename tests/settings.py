@@ -124,6 +124,16 @@ for _name in (
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"null": {"class": "logging.NullHandler"}},
-    "loggers": {"django_jobs": {"handlers": ["null"], "level": "INFO", "propagate": True}},
+    "handlers": {
+        "null": {"class": "logging.NullHandler"},
+        "stderr": {"class": "logging.StreamHandler"},
+    },
+    "loggers": {
+        "django_jobs": {
+            # Worker processes of acceptance tests that read the log: to stderr.
+            "handlers": ["stderr" if os.environ.get("DJANGO_JOBS_TEST_LOG") else "null"],
+            "level": "INFO",
+            "propagate": True,
+        }
+    },
 }

@@ -78,3 +78,35 @@ def claim_jobs(
             if won:
                 claimed.append(job)
     return claimed
+
+
+def record_successes(
+    connection: BaseDatabaseWrapper, rows: Sequence[tuple[Job, dict]], worker: str
+) -> set[uuid.UUID]:
+    """Record successes (each ``(job, fields)`` from ``record.next_state``) in one
+    transaction, each UPDATE fenced by the job's claim token; return the ids written."""
+    from django.db import transaction
+
+    from django_jobs.models import JobAttempt, Outcome
+    from django_jobs.states import State
+
+    alias = connection.alias
+    written = set()
+    with transaction.atomic(using=alias):
+        for job, fields in rows:
+            changed = (
+                Job.objects.using(alias)
+                .filter(pk=job.pk, state=State.RUNNING, claim_token=job.claim_token)
+                .update(**fields)
+            )
+            if changed:
+                JobAttempt.objects.using(alias).create(
+                    job_id=job.pk,
+                    number=job.attempts,
+                    worker=worker,
+                    started_at=fields["started_at"],
+                    finished_at=fields["finished_at"],
+                    outcome=Outcome.SUCCEEDED,
+                )
+                written.add(job.pk)
+    return written

@@ -3,24 +3,26 @@
 A worker process that runs short jobs back to back hands each plain success (no lease, no
 schedule, not ``atomic``) to a ``Completions`` batch. The loop flushes the batch when the
 claimed jobs have all run, when the oldest success has waited ``WINDOW`` seconds (checked
-between jobs), before it waits for work and before it stops. Each write is fenced by the
-job's claim token, exactly as a single write is: a job rescued meanwhile is left alone.
+between jobs), and before it stops; a thread flushes it while a job runs longer than
+``WINDOW``. Each write is fenced by the job's claim token, exactly as a single write is: a
+job rescued meanwhile is left alone.
 
-Until a flush, a success lives only in the process's memory: if the process dies first,
-the job is still ``running`` and is put back (``queued``) by the supervisor or rescued,
-and runs again. That is the at-least-once contract, with a window of at most ``WINDOW``
-seconds plus the running job's own time.
+Until a flush, a success lives only in the process's memory: if the process dies first
+(a crash, ``kill -9``), the job is still ``running`` and is put back (``queued``) by the
+supervisor or rescued, and runs again. That is the at-least-once contract, with a window of
+about ``WINDOW`` seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import connections, transaction
+from django.db import connections
 from django.utils import timezone
 
 from django_jobs import db
@@ -43,9 +45,16 @@ class Done:
 
 
 class Completions:
-    """The successes of one worker process that are not written yet."""
+    """The successes of one worker process that are not written yet.
 
-    #: Seconds a success may wait for its batch (checked between jobs).
+    The loop adds and flushes them between jobs. With ``watch()``, a thread (on its own
+    database connection) also writes them when the running job takes longer than
+    ``WINDOW``: a long job does not hold back the successes before it, and a job that gets
+    stopped hard (timeout, cancel) does not take them down with its process. Signals and
+    log lines for every write are sent by the loop's own thread, at its next flush.
+    """
+
+    #: Seconds a success may wait for its batch.
     WINDOW = 0.05
 
     def __init__(self, worker_id: str) -> None:
@@ -53,6 +62,12 @@ class Completions:
         self.alias = jobs_settings.DATABASE
         self.pending: list[Done] = []
         self.oldest = 0.0
+        #: When the running job started (``time.monotonic()``), ``None`` between jobs.
+        self.running_since: float | None = None
+        self.lock = threading.Lock()
+        self.watched: list[tuple[Done, dict[str, Any] | None]] = []  # written by the thread
+        self.stopped = threading.Event()
+        self.watcher: threading.Thread | None = None
 
     def __len__(self) -> int:
         return len(self.pending)
@@ -67,49 +82,82 @@ class Completions:
         )
 
     def add(self, job: Job, definition: Definition, result: Result) -> None:
-        if not self.pending:
-            self.oldest = time.monotonic()
-        self.pending.append(Done(job, definition, result, timezone.now()))
+        done = Done(job, definition, result, timezone.now())
+        with self.lock:
+            if not self.pending:
+                self.oldest = time.monotonic()
+            self.pending.append(done)
 
     def due(self) -> bool:
         return bool(self.pending) and time.monotonic() - self.oldest >= self.WINDOW
 
     def flush(self) -> int:
-        """Write every pending success (waiting for the database when it is away); return
-        how many were written (the others were fenced out)."""
-        if not self.pending:
-            return 0
-        done = self.pending
-        written = record.until_written(lambda: self._write(done), job_fields(done[0].job))
-        self.pending = []
-        return written
+        """Write every pending success (waiting for the database when it is away), then
+        announce them and those the thread wrote; return how many were written (the others
+        were fenced out)."""
+        with self.lock:
+            done, self.pending = self.pending, []
+        outcome = self._write_until_written(done) if done else []
+        with self.lock:
+            outcome, self.watched = self.watched + outcome, []
+        return self._announce(outcome)
 
-    def _write(self, done: list[Done]) -> int:
+    def watch(self) -> None:
+        """Start the thread that writes successes held back by a long job."""
+        self.watcher = threading.Thread(target=self._watch, name="django_jobs.completions")
+        self.watcher.daemon = True  # a process stopped hard must not wait for it
+        self.watcher.start()
+
+    def close(self) -> None:
+        """Stop the thread (after the write it may be doing), then flush the rest."""
+        self.stopped.set()
+        if self.watcher is not None:
+            self.watcher.join()
+        self.flush()
+
+    def _watch(self) -> None:
+        try:
+            while not self.stopped.wait(self.WINDOW):
+                with self.lock:
+                    since = self.running_since
+                    if not self.pending or since is None or time.monotonic() - since < self.WINDOW:
+                        continue
+                    done, self.pending = self.pending, []
+                outcome = self._write_until_written(done)
+                with self.lock:
+                    self.watched.extend(outcome)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def _write_until_written(self, done: list[Done]) -> list[tuple[Done, dict[str, Any] | None]]:
+        return record.until_written(lambda: self._write(done), job_fields(done[0].job))
+
+    def _write(self, done: list[Done]) -> list[tuple[Done, dict[str, Any] | None]]:
+        """Write ``done`` in one statement (one transaction); each with the fields written,
+        or ``None`` when fenced out."""
         connection = connections[self.alias]
-        ops = db.for_connection(connection)
-        if not hasattr(ops, "record_successes"):
-            with transaction.atomic(using=self.alias):
-                return sum(
-                    record.finish(d.job, d.definition, d.result, self.worker_id, d.finished_at)
-                    for d in done
-                )
         rows = []
         for d in done:
             fields, _ = record.next_state(d.job, d.definition, d.result, d.finished_at)
             fields["started_at"] = d.result.started_at
             rows.append((d.job, fields))
-        written = ops.record_successes(connection, rows, self.worker_id)
-        for (job, fields), d in zip(rows, done):
-            if job.pk not in written:
+        written = db.for_connection(connection).record_successes(connection, rows, self.worker_id)
+        return [(d, f if j.pk in written else None) for d, (j, f) in zip(done, rows)]
+
+    def _announce(self, outcome: list[tuple[Done, dict[str, Any] | None]]) -> int:
+        count = 0
+        for d, fields in outcome:
+            if fields is None:
                 log_event(
                     "job.fenced",
                     logging.WARNING,
-                    **job_fields(job),
+                    **job_fields(d.job),
                     worker=self.worker_id,
                     outcome=d.result.outcome,
                 )
                 continue
             for name, value in fields.items():
-                setattr(job, name, value)
-            record.announce(job, d.result, "job.succeeded", None)
-        return len(written)
+                setattr(d.job, name, value)
+            record.announce(d.job, d.result, "job.succeeded", None)
+            count += 1
+        return count

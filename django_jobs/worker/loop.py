@@ -136,6 +136,7 @@ class WorkerLoop:
     def run(self) -> int:
         """Run until stopped (or drained, with ``burst``); return the number of jobs run."""
         outage = 0
+        self.completions.watch()
         try:
             while not self.stopping and not self._limit_reached():
                 try:
@@ -151,7 +152,7 @@ class WorkerLoop:
                     self.waiter.wait(self.options.idle_interval)
         finally:
             try:
-                self.completions.flush()
+                self.completions.close()
             finally:
                 self.waiter.close()
         return self.processed
@@ -273,9 +274,11 @@ class WorkerLoop:
         self.current_policy = POLICY_CODES[definition.on_shutdown] if definition else FINISH
         self.slot.set("policy", self.current_policy)
         self.slot.set_current(job.pk)
+        self.completions.running_since = time.monotonic()
         try:
             result = execute(job, self.worker_id, self.completions)
         finally:
+            self.completions.running_since = None
             self.current_policy = IDLE
             self.slot.set("policy", IDLE)
             self.slot.set("deadline", 0)

@@ -53,7 +53,7 @@ def end_process_jobs(worker_id: str, running: uuid.UUID | None, outcome: str, re
     (``running``, from its slot) and put back every other job it holds, which it claimed in
     the same batch but had not started, or had run without recording yet; those run again
     without using up an attempt. Returns how many jobs were ended or put back."""
-    returned = put_back(worker_id, keep=running)
+    returned = put_back(worker_id, keep=running, level=logging.WARNING)
     if running is None:
         return returned
     alias = jobs_settings.DATABASE
@@ -66,7 +66,11 @@ def end_process_jobs(worker_id: str, running: uuid.UUID | None, outcome: str, re
 
 
 def put_back(
-    worker_id: str, *, ids: list[uuid.UUID] | None = None, keep: uuid.UUID | None = None
+    worker_id: str,
+    *,
+    ids: list[uuid.UUID] | None = None,
+    keep: uuid.UUID | None = None,
+    level: int = logging.INFO,
 ) -> int:
     """Return claimed jobs of ``worker_id`` to ``queued`` and take their attempt back (no
     ``JobAttempt`` row is written): ``ids``, or all it holds but ``keep``."""
@@ -86,7 +90,7 @@ def put_back(
         lease_expires_at=None,
     )
     if returned:
-        log_event("worker.jobs_returned", worker=worker_id, jobs=returned)
+        log_event("worker.jobs_returned", level, worker=worker_id, jobs=returned)
     return returned
 
 

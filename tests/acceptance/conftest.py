@@ -16,8 +16,11 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def worker_env() -> dict[str, str]:
+def worker_env(log: bool = False) -> dict[str, str]:
+    """The environment of a worker process; ``log``: its log lines go to stderr."""
     env = dict(os.environ)
+    if log:
+        env["DJANGO_JOBS_TEST_LOG"] = "1"
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     env["DJANGO_JOBS_TEST_DB_NAME"] = str(connection.settings_dict["NAME"])
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
@@ -49,12 +52,12 @@ class Workers:
         return process
 
     def run(
-        self, *args: str, timeout: float = 120, recurring: bool = False
+        self, *args: str, timeout: float = 120, recurring: bool = False, log: bool = False
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.command(args, recurring),
             cwd=ROOT,
-            env=worker_env(),
+            env=worker_env(log),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -257,3 +257,11 @@ def nap(seconds: float = 0.2) -> None:
     import time
 
     time.sleep(seconds)
+
+
+@job(max_retries=0)
+def cancel_by_id(job_id: str) -> None:
+    """Asks for another job's cancellation from inside a job, as an operator would."""
+    from django_jobs.models import Job
+
+    Job.objects.get(pk=job_id).cancel()

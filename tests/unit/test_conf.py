@@ -13,10 +13,18 @@ def test_settings__defaults():
     assert timedelta(days=7) == jobs_settings.DEFAULT_RESULT_TTL
 
 
-def test_settings__read_at_access_time():
+def test_settings__kept_until_a_setting_changes():
+    assert jobs_settings.WORKER_TIMEOUT == 30  # read and kept
     with override_settings(DJANGO_JOBS_WORKER_TIMEOUT=12):
         assert jobs_settings.WORKER_TIMEOUT == 12
     assert jobs_settings.WORKER_TIMEOUT == 30
+
+
+def test_settings__an_invalid_value_raises_on_every_access():
+    with override_settings(DJANGO_JOBS_WORKER_TIMEOUT="soon"):
+        for _ in range(2):
+            with pytest.raises(ImproperlyConfigured):
+                jobs_settings.WORKER_TIMEOUT
 
 
 def test_settings__invalid_value_names_the_setting():
