@@ -159,6 +159,12 @@ SETTINGS: dict[str, Setting] = {
             _number(0, integer=True),
         ),
         Setting(
+            "PREPARED_STATEMENTS",
+            True,
+            "PostgreSQL: workers prepare their claim and completion statements.",
+            _boolean,
+        ),
+        Setting(
             "MAINTENANCE_INTERVAL",
             5,
             "Seconds between maintenance runs (rescue, stalled, prune) in a worker.",

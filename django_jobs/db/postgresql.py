@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -134,11 +135,11 @@ WITH RECURSIVE {served}, candidates AS (
               FROM {queue_table} AS q WHERE q.name = c.queue
           ), false) {limits}
         ORDER BY c.priority DESC, c.run_at, c.id
-        LIMIT %(limit)s
+        LIMIT {limit}
         FOR UPDATE SKIP LOCKED
     ) AS picked
     ORDER BY picked.priority DESC, picked.run_at, picked.id
-    LIMIT %(limit)s
+    LIMIT {limit}
 )
 UPDATE {table} AS j
 SET state = 'running', worker = %(worker)s, claim_token = gen_random_uuid(),
@@ -200,18 +201,22 @@ def ready_queues(connection: BaseDatabaseWrapper) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-@lru_cache(maxsize=4)
-def claim_sql(*, enforce: bool = True, every_queue: bool = False) -> str:
+@lru_cache(maxsize=512)
+def claim_sql(*, enforce: bool = True, every_queue: bool = False, limit: int = 10) -> str:
     """The claim statement. It walks the served queues one by one (a LATERAL subquery per
     queue), so each walk is an index scan of dj_job_claim in claim order that stops at the
     LIMIT; a single scan over several queues would have to sort every ready row instead.
-    ``every_queue``: the queues are found in the same statement (those with ready jobs)."""
+    ``every_queue``: the queues are found in the same statement (those with ready jobs).
+    The LIMIT is written into the statement, not passed: a prepared statement's generic
+    plan then knows how few rows it touches (with an unknown LIMIT the planner assumes a
+    tenth of the table, and picks hash joins over whole-table scans)."""
     table = f'"{Job._meta.db_table}"'
     served = _SERVED_READY if every_queue else _SERVED_GIVEN
     return _CLAIM_SQL.format(
         table=table,
         served=served.format(table=table),
         queue_table=f'"{Queue._meta.db_table}"',
+        limit=int(limit),
         limits=_LIMITS_SQL.format(table=table) if enforce else "",
         returning=", ".join(f'j."{f.column}"' for f in Job._meta.concrete_fields),
     )
@@ -229,7 +234,6 @@ def claim_jobs(
     """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
     limits = limits or Limits()
     params = {
-        "limit": limit,
         "worker": worker,
         "now": now,
         "queues": list(dict.fromkeys(queues or [])),  # a queue listed twice is walked once
@@ -239,27 +243,85 @@ def claim_jobs(
         "cap_running": limits.cap_running,
         "cap_per_worker": limits.cap_per_worker,
     }
-    sql = claim_sql(enforce=limits.enforce, every_queue=queues is None)
+    sql = claim_sql(enforce=limits.enforce, every_queue=queues is None, limit=limit)
     with bound_cursor(connection) as cursor:
-        cursor.execute(sql, params, prepare=PREPARE, binary=True)
+        cursor.execute(sql, params, binary=True)
         jobs = [job_from_row(connection, row) for row in cursor.fetchall()]
     return in_claim_order(jobs)
-
-
-#: Prepare the worker's hot statements (planned once per connection, not on every call).
-PREPARE = True
 
 
 @contextmanager
 def bound_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
     """A psycopg cursor that sends parameters separately from the statement (server-side
-    binding, binary where it can), so arrays are not spelled out as SQL text and the
-    statement can be prepared; errors become Django's, as on Django's own cursors."""
+    binding, binary where it can), so arrays are not spelled out as SQL text; errors become
+    Django's, as on Django's own cursors. With a ``WorkerSession``, its own connection."""
+    if isinstance(connection, WorkerSession):
+        with connection.cursor() as cursor:
+            yield cursor
+        return
     import psycopg
 
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor
+
+
+class WorkerSession:
+    """A worker process's own connection for its hot statements: the claim and the batched
+    completion. They are prepared once and run with generic plans (``plan_cache_mode``),
+    so each call skips the planner, which costs more than running them (about 1.5 ms of
+    a 2.4 ms claim). Nothing else runs on this connection: the jobs' own queries, and the
+    session settings they may rely on, stay on Django's connection.
+
+    Pass it where a connection is expected (``claim_jobs``, ``record_successes``). Off with
+    ``DJANGO_JOBS_PREPARED_STATEMENTS = False`` (for PgBouncer in transaction mode before
+    1.21, which cannot keep prepared statements).
+    """
+
+    vendor = "postgresql"
+
+    def __init__(self, alias: str) -> None:
+        from django.db import connections
+
+        self.alias = alias
+        self.django = connections[alias]
+        self.connection: Any = None
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        import psycopg
+
+        with self.django.wrap_database_errors:
+            try:
+                if self.connection is None or self.connection.closed:
+                    self.connection = self._connect()
+                with psycopg.Cursor(self.connection) as cursor:
+                    yield cursor
+            except psycopg.OperationalError:
+                self.close()  # made again on the next call
+                raise
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        params = self.django.get_connection_params()
+        params.pop("cursor_factory", None)
+        params["prepare_threshold"] = 0  # prepare on first use
+        connection = psycopg.connect(**params, autocommit=True)
+        # Generic plans, and no JIT: compiling a plan costs far more than running it.
+        connection.execute("SET plan_cache_mode = force_generic_plan")
+        connection.execute("SET jit = off")
+        if self.django.timezone_name:
+            connection.execute(
+                "SELECT set_config('TimeZone', %s, false)", [self.django.timezone_name]
+            )
+        return connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                self.connection.close()
+            self.connection = None
 
 
 def job_from_row(connection: BaseDatabaseWrapper, row: Sequence[Any]) -> Job:
@@ -326,5 +388,5 @@ def record_successes(
     ]
     params = {"rows": json.dumps(batch), "worker": worker}
     with bound_cursor(connection) as cursor:
-        cursor.execute(sql, params, prepare=PREPARE)
+        cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}

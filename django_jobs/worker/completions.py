@@ -57,8 +57,9 @@ class Completions:
     #: Seconds a success may wait for its batch.
     WINDOW = 0.05
 
-    def __init__(self, worker_id: str) -> None:
+    def __init__(self, worker_id: str, session: Any = None) -> None:
         self.worker_id = worker_id
+        self.session = session  # the loop's own connection (PostgreSQL), for its thread only
         self.alias = jobs_settings.DATABASE
         self.pending: list[Done] = []
         self.oldest = 0.0
@@ -97,7 +98,7 @@ class Completions:
         were fenced out)."""
         with self.lock:
             done, self.pending = self.pending, []
-        outcome = self._write_until_written(done) if done else []
+        outcome = self._write_until_written(done, self.session) if done else []
         with self.lock:
             outcome, self.watched = self.watched + outcome, []
         return self._announce(outcome)
@@ -129,19 +130,22 @@ class Completions:
         finally:
             connections.close_all()  # this thread's own connections
 
-    def _write_until_written(self, done: list[Done]) -> list[tuple[Done, dict[str, Any] | None]]:
-        return record.until_written(lambda: self._write(done), job_fields(done[0].job))
+    def _write_until_written(
+        self, done: list[Done], session: Any = None
+    ) -> list[tuple[Done, dict[str, Any] | None]]:
+        return record.until_written(lambda: self._write(done, session), job_fields(done[0].job))
 
-    def _write(self, done: list[Done]) -> list[tuple[Done, dict[str, Any] | None]]:
-        """Write ``done`` in one statement (one transaction); each with the fields written,
-        or ``None`` when fenced out."""
+    def _write(self, done: list[Done], session: Any) -> list[tuple[Done, dict[str, Any] | None]]:
+        """Write ``done`` in one statement (one transaction), on ``session`` or Django's
+        connection; each with the fields written, or ``None`` when fenced out."""
         connection = connections[self.alias]
         rows = []
         for d in done:
             fields, _ = record.next_state(d.job, d.definition, d.result, d.finished_at)
             fields["started_at"] = d.result.started_at
             rows.append((d.job, fields))
-        written = db.for_connection(connection).record_successes(connection, rows, self.worker_id)
+        ops = db.for_connection(connection)
+        written = ops.record_successes(session or connection, rows, self.worker_id)
         return [(d, f if j.pk in written else None) for d, (j, f) in zip(done, rows)]
 
     def _announce(self, outcome: list[tuple[Done, dict[str, Any] | None]]) -> int:

@@ -116,7 +116,14 @@ class WorkerLoop:
         self.next_recurring = 0.0
         self.next_stage = 0.0
         self.next_maintenance = time.monotonic() + jobs_settings.MAINTENANCE_INTERVAL
-        self.completions = Completions(self.worker_id)
+        ops = db.for_connection(connections[self.alias])
+        #: PostgreSQL: the process's own connection for the claim and the completions.
+        self.session = (
+            ops.WorkerSession(self.alias)
+            if hasattr(ops, "WorkerSession") and jobs_settings.PREPARED_STATEMENTS
+            else None
+        )
+        self.completions = Completions(self.worker_id, self.session)
         self.pace = 0.0  # seconds a job took here lately (moving average; 0: none yet)
         self.cancels_seen = 0
         self.cancel_asked: set[uuid.UUID] = set()
@@ -155,6 +162,8 @@ class WorkerLoop:
                 self.completions.close()
             finally:
                 self.waiter.close()
+                if self.session is not None:
+                    self.session.close()
         return self.processed
 
     def _database_away(self, exc: Exception, attempt: int) -> None:
@@ -168,6 +177,8 @@ class WorkerLoop:
             retry_in=pause,
         )
         connections[self.alias].close()
+        if self.session is not None:
+            self.session.close()
         deadline = time.monotonic() + pause
         while not self.stopping and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -239,7 +250,7 @@ class WorkerLoop:
         now = timezone.now()
         if not config.limited:
             return ops.claim_jobs(
-                connection,
+                self.session or connection,
                 queues=queues,
                 limit=limit,
                 worker=self.worker_id,

@@ -163,7 +163,6 @@ def explain_postgresql_claim(queues: list[str] | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE django_jobs_job")
         params = {
-            "limit": 10,
             "worker": "w",
             "now": timezone.now(),
             "queues": queues or [],
