@@ -103,7 +103,7 @@ def insert_jobs(
     if pending:
         channel = jobs_settings.NOTIFY_CHANNEL
         params += [pending, channel] if ignore_conflicts else [channel, pending]
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(_insert_sql(shape, ignore_conflicts, bool(pending)), params)
         rows = cursor.fetchall() if ignore_conflicts else []
     if not ignore_conflicts:
@@ -112,6 +112,29 @@ def insert_jobs(
     if pending:  # rows are (id, NULL) per inserted row and (NULL, queue) per notified queue
         _mark_sent(connection, [row[1] for row in rows if row[0] is None])
     return {row[0] for row in rows if row[0] is not None}
+
+
+def statement_cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor for a hot statement of ours: prepared when the project allows it.
+
+    Django's default psycopg cursor binds parameters on the client, so the server parses
+    and plans every execution. When the project turned psycopg's prepared statements on
+    (``OPTIONS["prepare_threshold"]``, off by default in Django so that connection poolers
+    in transaction mode keep working), the statement runs on a server-binding cursor and
+    psycopg prepares it after that many executions. Either way Django's cursor wrapper is
+    kept: query logging, ``execute_wrapper`` hooks and error translation still apply.
+    """
+    cursor = connection.cursor()  # connects, checks health and thread sharing
+    raw = connection.connection
+    if getattr(raw, "prepare_threshold", None) is None:  # Django's default; also psycopg2
+        return cursor
+    import psycopg
+
+    cursor.close()
+    server_binding = psycopg.Cursor(raw)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(server_binding)
+    return connection.make_cursor(server_binding)
 
 
 def _json_row(job: Job, fields: tuple[str, ...]) -> list[Any]:

@@ -162,3 +162,47 @@ def test_notify__off_sends_nothing(listener, settings):
     defs.add.enqueue(1, 1)
     defs.add.using(key="k").enqueue(1, 1)
     assert received(listener) == []
+
+
+@pytest.fixture
+def prepared_statements():
+    """The project turned psycopg's prepared statements on (OPTIONS["prepare_threshold"])."""
+    connection.ensure_connection()
+    raw = connection.connection
+    saved, raw.prepare_threshold = raw.prepare_threshold, 0
+    yield
+    raw.prepare_threshold = saved
+    connection.close()  # its prepared statements go with it
+
+
+def prepared_inserts():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall() if "django_jobs_job" in row[0]]
+
+
+def test_prepared__not_used_by_default():
+    defs.add.enqueue(1, 1)
+    defs.add.enqueue(2, 2)
+    assert prepared_inserts() == []
+
+
+def test_prepared__enqueue_prepared_when_the_project_allows_it(prepared_statements, listener):
+    from django.test.utils import CaptureQueriesContext
+
+    defs.add.enqueue(1, 1)
+    with CaptureQueriesContext(connection) as captured:
+        jobs = [defs.add.enqueue(i, i) for i in range(3)]
+        defs.add.using(key="k").enqueue(9, 9)
+    assert len(captured.captured_queries) == 4  # still seen by Django's query log
+    assert len(prepared_inserts()) == 2  # one per statement shape
+    from django_jobs.models import Job
+
+    assert sorted(
+        Job.objects.filter(pk__in=[j.pk for j in jobs]).values_list("args", flat=True)
+    ) == [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+    ]
+    assert received(listener) == ["default"] * 5
