@@ -4,7 +4,7 @@
 Usage::
 
     python benchmarks/run.py [--db postgres|sqlite|both] [--size small|full] [--json PATH]
-                             [--only SCENARIO[,SCENARIO...]]
+                             [--only SCENARIO[,SCENARIO...]] [--prepared]
 
 PostgreSQL: the server named by ``DJANGO_JOBS_BENCH_DATABASE_URL`` (its user must be allowed
 to create databases), or else a throwaway cluster started here and removed at the end.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -94,8 +95,10 @@ class Postgres:
     engine = "postgres"
     has_baseline = True
 
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, *, prepared: bool = False) -> None:
         self.admin_url = admin_url
+        #: psycopg's default prepare_threshold (the raw side's) for the django_jobs side too.
+        self.prepare_threshold = "5" if prepared else ""
         self.prefix = f"djbench_{os.getpid()}"
         self.template = f"{self.prefix}_template"
 
@@ -128,7 +131,11 @@ class Postgres:
             self.drop(self.url(self.template))
 
     def env(self, location: str) -> dict[str, str]:
-        return bench_env(BENCH_DB_ENGINE="postgres", BENCH_DB_URL=location)
+        return bench_env(
+            BENCH_DB_ENGINE="postgres",
+            BENCH_DB_URL=location,
+            BENCH_DB_PREPARE_THRESHOLD=self.prepare_threshold,
+        )
 
     def seed(self, location: str, finished: int, queued: int) -> float:
         return seed.postgres(location, finished, queued)
@@ -328,6 +335,7 @@ def run_database(server: Server, size: str, only: list[str] | None = None) -> di
         "database": server.engine,
         "size": size,
         "only": only,
+        "prepare_threshold": getattr(server, "prepare_threshold", "") or None,
         "sizes": asdict(sizes),
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -547,6 +555,8 @@ def table(document: dict[str, Any]) -> str:
     box = document["machine"]
     title = f"{document['database']} ({box['database']}), size {document['size']}"
     title += f", {box['cpus']} CPUs, load {box['load_before'][0]:.1f}"
+    if document.get("prepare_threshold"):
+        title += f", prepare_threshold {document['prepare_threshold']}"
     if "commit_ms" in box:
         title += f", commit {box['commit_ms']:.2f} ms"
     out = [title]
@@ -579,6 +589,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         metavar="SCENARIO[,SCENARIO...]",
         help="run only these scenarios, e.g. enqueue_one,enqueue_many (default: all)",
     )
+    parser.add_argument(
+        "--prepared",
+        action="store_true",
+        help="PostgreSQL: run the django_jobs side with OPTIONS prepare_threshold=5 (psycopg's "
+        "default, which the raw side uses; Django turns prepared statements off by default)",
+    )
     options = parser.parse_args(argv)
     missing = set(options.only or ()) - set(scenario_ids(SIZES[options.size]))
     if missing:
@@ -602,7 +618,7 @@ def scenario_list(text: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[Postgres]:
+def postgres_server(prepared: bool = False) -> Iterator[Postgres]:
     """The server of DJANGO_JOBS_BENCH_DATABASE_URL, or a throwaway cluster for this run."""
     url = os.environ.get(URL_ENV_VAR)
     cluster = None
@@ -613,7 +629,7 @@ def postgres_server() -> Iterator[Postgres]:
         cluster = ThrowawayCluster()
         cluster.start()
         url = cluster.url
-    server = Postgres(url)
+    server = Postgres(url, prepared=prepared)
     try:
         yield server
     finally:
@@ -656,7 +672,11 @@ def main(argv: list[str] | None = None) -> int:
     documents: dict[str, dict[str, Any]] = {}
     try:
         for engine in engines:
-            opener = postgres_server if engine == "postgres" else sqlite_files
+            opener = (
+                functools.partial(postgres_server, options.prepared)
+                if engine == "postgres"
+                else sqlite_files
+            )
             with opener() as server:
                 documents[engine] = run_database(server, options.size, options.only)
             print(table(documents[engine]) + "\n", flush=True)
