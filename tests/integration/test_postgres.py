@@ -206,3 +206,4 @@ def test_prepared__enqueue_prepared_when_the_project_allows_it(prepared_statemen
         [2, 2],
     ]
     assert received(listener) == ["default"] * 5
+    assert set(Job.objects.values_list("state", flat=True)) == {"queued"}
