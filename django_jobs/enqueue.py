@@ -2,9 +2,9 @@
 
 Nothing is written when any argument or option is wrong: every check runs before the
 database is touched. A plain enqueue is ONE statement (the INSERT, with its NOTIFY on
-PostgreSQL), atomic on its own; an enqueue that needs more than one statement (a new queue,
-keys shared by several rows, ``on_conflict="replace"``) runs in a transaction (a savepoint
-when the caller already has one, so a caller's rollback removes the jobs too).
+PostgreSQL), atomic on its own; an enqueue that may write with more than one statement (a
+new queue, keys in ``enqueue_many``, ``on_conflict="replace"``) runs in a transaction (a
+savepoint when the caller already has one, so a caller's rollback removes the jobs too).
 """
 
 from __future__ import annotations
@@ -380,10 +380,10 @@ def write_jobs(
     another worker already enqueued), and only the inserted rows are returned.
 
     The INSERT also wakes the workers (NOTIFY on PostgreSQL, in the same statement). No
-    explicit transaction is opened when that one statement is all there is to do: its queues
-    are known to exist, and no key is shared by several rows nor replaced. A single keyed
-    row qualifies too: after a conflict nothing was written, so looking up the holder (and
-    inserting again if it finished meanwhile) needs no transaction around it.
+    explicit transaction is opened when that one statement is all that writes: its queues
+    are known to exist, and it has no key, or is a single keyed row that replaces nothing
+    (after a conflict nothing was written, so looking up the holder, and inserting again if
+    it finished meanwhile, needs no transaction around it).
     """
     connection = connections[alias]
     ops = db.for_connection(connection)
