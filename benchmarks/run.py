@@ -4,6 +4,7 @@
 Usage::
 
     python benchmarks/run.py [--db postgres|sqlite|both] [--size small|full] [--json PATH]
+                             [--only SCENARIO[,SCENARIO...]] [--prepared]
 
 PostgreSQL: the server named by ``DJANGO_JOBS_BENCH_DATABASE_URL`` (its user must be allowed
 to create databases), or else a throwaway cluster started here and removed at the end.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -77,8 +79,11 @@ def rows_label(rows: int) -> str:
 
 def scenario_ids(sizes: Sizes) -> list[str]:
     """Every scenario a run at ``sizes`` reports, in order."""
-    base = ["enqueue_one", "enqueue_many", "drain_1", "drain_2", "latency"]
-    return base + [f"claim_{rows_label(rows)}" for rows in sizes.claim_rows]
+    return ["enqueue_one", "enqueue_many", "drain_1", "drain_2", "latency", *claim_ids(sizes)]
+
+
+def claim_ids(sizes: Sizes) -> list[str]:
+    return [f"claim_{rows_label(rows)}" for rows in sizes.claim_rows]
 
 
 # --- databases --------------------------------------------------------------------------------
@@ -90,8 +95,10 @@ class Postgres:
     engine = "postgres"
     has_baseline = True
 
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, *, prepared: bool = False) -> None:
         self.admin_url = admin_url
+        #: psycopg's default prepare_threshold (the raw side's) for the django_jobs side too.
+        self.prepare_threshold = "5" if prepared else ""
         self.prefix = f"djbench_{os.getpid()}"
         self.template = f"{self.prefix}_template"
 
@@ -124,7 +131,11 @@ class Postgres:
             self.drop(self.url(self.template))
 
     def env(self, location: str) -> dict[str, str]:
-        return bench_env(BENCH_DB_ENGINE="postgres", BENCH_DB_URL=location)
+        return bench_env(
+            BENCH_DB_ENGINE="postgres",
+            BENCH_DB_URL=location,
+            BENCH_DB_PREPARE_THRESHOLD=self.prepare_threshold,
+        )
 
     def seed(self, location: str, finished: int, queued: int) -> float:
         return seed.postgres(location, finished, queued)
@@ -307,8 +318,8 @@ def scenarios(sizes: Sizes) -> list[tuple[str, Callable[[Server], dict[str, Any]
     return plan
 
 
-def run_database(server: Server, size: str) -> dict[str, Any]:
-    """Every scenario on one database; the JSON document for it."""
+def run_database(server: Server, size: str, only: list[str] | None = None) -> dict[str, Any]:
+    """Every scenario (or those named in ``only``) on one database; its JSON document."""
     sizes = SIZES[size]
     started = datetime.now(timezone.utc)
     progress(f"{server.engine}: migrating the template database")
@@ -316,11 +327,15 @@ def run_database(server: Server, size: str) -> dict[str, Any]:
     results: dict[str, Any] = {}
     load_before, probe_before, measured = os.getloadavg(), server.probe(), package_version()
     for name, measure in scenarios(sizes):
+        if only is not None and name not in only:
+            continue
         progress(f"{server.engine}: {name}")
         results[name] = measure_once_more_on_failure(name, measure, server)
     document = {
         "database": server.engine,
         "size": size,
+        "only": only,
+        "prepare_threshold": getattr(server, "prepare_threshold", "") or None,
         "sizes": asdict(sizes),
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -406,29 +421,41 @@ def ratio_target(figure: Figure, minimum: float) -> Figure:
 
 
 def figures(engine: str, sizes: Sizes, results: dict[str, Any]) -> list[Figure]:
-    """The table's rows; targets apply on PostgreSQL (SQLite has no baseline)."""
+    """The table's rows; targets apply on PostgreSQL (SQLite has no baseline).
+
+    A run with ``--only`` has the rows of the scenarios it ran.
+    """
     pg = engine == "postgres"
-    rows = enqueue_figures(sizes, results, pg) + drain_figures(results, pg)
-    return rows + latency_figures(results, pg) + claim_figures(sizes, results, pg)
-
-
-def enqueue_figures(sizes: Sizes, results: dict[str, Any], pg: bool) -> list[Figure]:
-    one, many = results["enqueue_one"], results["enqueue_many"]
-    rows = [
-        Figure("enqueue_one", "enqueue, one call each", one["django_jobs"]["rate"], "jobs/s"),
-        Figure(
-            "enqueue_many",
-            f"enqueue_many, batches of {sizes.enqueue_batch:,}",
-            many["django_jobs"]["rate"],
-            "jobs/s",
-        ),
-    ]
-    if pg:
-        rows[0].baseline, rows[0].baseline_label = one["raw_insert_notify"]["rate"], "INSERT+NOTIFY"
-        rows[1].baseline, rows[1].baseline_label = many["raw_unnest"]["rate"], "unnest INSERT"
-        ratio_target(rows[0], 0.8)
-        ratio_target(rows[1], 0.5)
+    rows = []
+    for needed, make in (
+        (["enqueue_one"], lambda: enqueue_one_figures(results, pg)),
+        (["enqueue_many"], lambda: enqueue_many_figures(sizes, results, pg)),
+        (["drain_1", "drain_2"], lambda: drain_figures(results, pg)),
+        (["latency"], lambda: latency_figures(results, pg)),
+        (claim_ids(sizes), lambda: claim_figures(sizes, results, pg)),
+    ):
+        if all(name in results for name in needed):
+            rows += make()
     return rows
+
+
+def enqueue_one_figures(results: dict[str, Any], pg: bool) -> list[Figure]:
+    one = results["enqueue_one"]
+    row = Figure("enqueue_one", "enqueue, one call each", one["django_jobs"]["rate"], "jobs/s")
+    if pg:
+        row.baseline, row.baseline_label = one["raw_insert_notify"]["rate"], "INSERT+NOTIFY"
+        ratio_target(row, 0.8)
+    return [row]
+
+
+def enqueue_many_figures(sizes: Sizes, results: dict[str, Any], pg: bool) -> list[Figure]:
+    many = results["enqueue_many"]
+    label = f"enqueue_many, batches of {sizes.enqueue_batch:,}"
+    row = Figure("enqueue_many", label, many["django_jobs"]["rate"], "jobs/s")
+    if pg:
+        row.baseline, row.baseline_label = many["raw_unnest"]["rate"], "unnest INSERT"
+        ratio_target(row, 0.5)
+    return [row]
 
 
 def drain_figures(results: dict[str, Any], pg: bool) -> list[Figure]:
@@ -528,6 +555,8 @@ def table(document: dict[str, Any]) -> str:
     box = document["machine"]
     title = f"{document['database']} ({box['database']}), size {document['size']}"
     title += f", {box['cpus']} CPUs, load {box['load_before'][0]:.1f}"
+    if document.get("prepare_threshold"):
+        title += f", prepare_threshold {document['prepare_threshold']}"
     if "commit_ms" in box:
         title += f", commit {box['commit_ms']:.2f} ms"
     out = [title]
@@ -553,11 +582,43 @@ def parse(argv: list[str]) -> argparse.Namespace:
         metavar="PATH",
         help="write the results here (keyed by database) instead of benchmarks/results/",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        type=scenario_list,
+        default=None,
+        metavar="SCENARIO[,SCENARIO...]",
+        help="run only these scenarios, e.g. enqueue_one,enqueue_many (default: all)",
+    )
+    parser.add_argument(
+        "--prepared",
+        action="store_true",
+        help="PostgreSQL: run the django_jobs side with OPTIONS prepare_threshold=5 (psycopg's "
+        "default, which the raw side uses; Django turns prepared statements off by default)",
+    )
+    options = parser.parse_args(argv)
+    missing = set(options.only or ()) - set(scenario_ids(SIZES[options.size]))
+    if missing:
+        parser.error(f"--size {options.size} has no scenario {', '.join(sorted(missing))}")
+    return options
+
+
+KNOWN_SCENARIOS = {*scenario_ids(SIZES["small"]), *scenario_ids(SIZES["full"])}
+
+
+def scenario_list(text: str) -> list[str]:
+    """``--only``'s value: comma-separated scenario names, each one this script knows."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in KNOWN_SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario {', '.join(unknown) or repr(text)}; choose from "
+            f"{', '.join(sorted(KNOWN_SCENARIOS))}"
+        )
+    return names
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[Postgres]:
+def postgres_server(prepared: bool = False) -> Iterator[Postgres]:
     """The server of DJANGO_JOBS_BENCH_DATABASE_URL, or a throwaway cluster for this run."""
     url = os.environ.get(URL_ENV_VAR)
     cluster = None
@@ -568,7 +629,7 @@ def postgres_server() -> Iterator[Postgres]:
         cluster = ThrowawayCluster()
         cluster.start()
         url = cluster.url
-    server = Postgres(url)
+    server = Postgres(url, prepared=prepared)
     try:
         yield server
     finally:
@@ -611,9 +672,13 @@ def main(argv: list[str] | None = None) -> int:
     documents: dict[str, dict[str, Any]] = {}
     try:
         for engine in engines:
-            opener = postgres_server if engine == "postgres" else sqlite_files
+            opener = (
+                functools.partial(postgres_server, options.prepared)
+                if engine == "postgres"
+                else sqlite_files
+            )
             with opener() as server:
-                documents[engine] = run_database(server, options.size)
+                documents[engine] = run_database(server, options.size, options.only)
             print(table(documents[engine]) + "\n", flush=True)
     except KeyboardInterrupt:
         print("interrupted: databases dropped, cluster stopped", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Django settings for the benchmark's processes; the database comes from the environment.
 
 ``BENCH_DB_ENGINE`` is ``postgres`` or ``sqlite``. PostgreSQL reads ``BENCH_DB_URL``
-(``postgresql://user:password@host:port/name``); SQLite reads ``BENCH_DB_PATH`` (a file:
+(``postgresql://user:password@host:port/name``) and ``BENCH_DB_PREPARE_THRESHOLD`` (empty:
+Django's default, no prepared statements); SQLite reads ``BENCH_DB_PATH`` (a file:
 worker processes share it). Only ``django_jobs`` and the benchmark's job app are installed,
 and the ``django_jobs`` logger is left at Django's default (WARNING and above), as in a
 project that has not configured logging.
@@ -33,7 +34,17 @@ def postgres_database(url: str) -> dict[str, str]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
+        "OPTIONS": prepare_options(os.environ.get("BENCH_DB_PREPARE_THRESHOLD", "")),
     }
+
+
+def prepare_options(threshold: str) -> dict[str, int]:
+    """``run.py --prepared``: psycopg prepares statements after ``threshold`` executions.
+
+    Django sets ``prepare_threshold`` to None unless OPTIONS gives one; a server-binding
+    cursor (django_jobs' enqueue INSERT) then prepares its statement, as the raw side does.
+    """
+    return {"prepare_threshold": int(threshold)} if threshold else {}
 
 
 def sqlite_database(path: str) -> dict[str, object]:

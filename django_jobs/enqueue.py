@@ -1,16 +1,19 @@
 """Enqueueing: validate everything first, then write all rows with one INSERT.
 
 Nothing is written when any argument or option is wrong: every check runs before the
-database is touched, and the writes happen in one transaction (a savepoint when the caller
-already has one, so a caller's rollback removes the jobs too).
+database is touched. A plain enqueue is ONE statement (the INSERT, with its NOTIFY on
+PostgreSQL), atomic on its own; an enqueue that may write with more than one statement (a
+new queue, keys in ``enqueue_many``, ``on_conflict="replace"``) runs in a transaction (a
+savepoint when the caller already has one, so a caller's rollback removes the jobs too).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,7 +26,7 @@ from django_jobs import db, signals
 from django_jobs import options as opt
 from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import DuplicateJob, JobsError, describe
-from django_jobs.ids import parse_job_id
+from django_jobs.ids import new_job_ids, parse_job_id
 from django_jobs.models import Job, Queue
 from django_jobs.states import ACTIVE_STATES, State
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 ON_CONFLICT = ("return", "raise", "replace")
 NUL = "\\u0000"  # how JSON spells the NUL character, which PostgreSQL cannot store
+_strict_json = json.JSONEncoder(allow_nan=False).encode  # json.dumps(..., allow_nan=False)
 
 
 class InvalidEnqueue(JobsError, ValueError):
@@ -168,45 +172,87 @@ class EnqueueRequest:
         self, items: Iterable[Any], *, keys: Iterable[str | None] | None = None
     ) -> list[Job]:
         calls = [_as_call(self.definition, i, item) for i, item in enumerate(items)]
-        if self.options.id is not None and len(calls) > 1:
-            raise _bad("id", "names one job; enqueue_many cannot give it to several")
         key_list = _keys_for(calls, keys, self.options.key)
-        return self._enqueue(calls, key_list) if calls else []
+        return self._enqueue(calls, key_list, many=True) if calls else []
 
     def _enqueue(
-        self, calls: list[tuple[Sequence[Any], dict[str, Any]]], keys: list[str | None]
+        self, calls: list[Call], keys: list[str | None], *, many: bool = False
     ) -> list[Job]:
-        jobs = [self.build(args, kwargs, key) for (args, kwargs), key in zip(calls, keys)]
+        jobs = self.build_many(calls, keys, many=many)
         alias = jobs_settings.DATABASE
         result = write_jobs(jobs, alias, self.options.on_conflict)
         after_enqueue(result, alias)
         return result
 
     def build(self, args: Sequence[Any], kwargs: dict[str, Any], key: str | None) -> Job:
+        """One unsaved ``Job`` for these arguments (validated; nothing is written)."""
+        return self.build_many([(args, kwargs)], [key])[0]
+
+    def build_many(
+        self, calls: list[Call], keys: list[str | None], *, many: bool = False
+    ) -> list[Job]:
+        """Validate every call, then make one unsaved ``Job`` per call.
+
+        The per-row work is kept to what differs between rows (id, arguments, key): the
+        rest is worked out once per batch into a row template, and each ``Job`` is made from
+        a copy of it with positional arguments, the model's cheapest constructor.
+        """
         d, o = self.definition, self.options
-        args_json, kwargs_json = check_arguments(d, args, kwargs)
+        if o.id is not None and len(calls) > 1:
+            raise _bad("id", "names one job; enqueue_many cannot give it to several")
+        check_calls(d, calls, many=many)
         now = timezone.now()
         run_at = o.run_at or (now + o.delay if o.delay else now)
         meta = {**d.meta, **(o.meta or {})}
-        job = Job(
+        template = _row_template(
             name=d.name,
             version=d.version,
             queue=o.queue or d.queue_name,
             state=State.SCHEDULED if run_at > now else State.QUEUED,
             priority=d.priority if o.priority is None else o.priority,
-            args=list(args),
-            kwargs=dict(kwargs),
-            meta=meta,
-            key=key,
             group_key=o.group_key,
             run_at=run_at,
             created_at=now,
             max_attempts=d.max_attempts,
         )
+        ids = [o.id] if o.id is not None else new_job_ids(len(calls))
+        at = _field_positions()
+        i_id, i_args, i_kwargs, i_meta, i_key = (
+            at[name] for name in ("id", "args", "kwargs", "meta", "key")
+        )
+        jobs = []
+        for (args, kwargs), key, pk in zip(calls, keys, ids):
+            row = template.copy()
+            row[i_id], row[i_args], row[i_kwargs] = pk, list(args), dict(kwargs)
+            row[i_meta], row[i_key] = dict(meta), key
+            jobs.append(Job(*row))
         if o.id is not None:
-            job.id, job._chosen_id = o.id, True  # type: ignore[attr-defined]
-        job._json_args, job._json_kwargs = args_json, kwargs_json  # type: ignore[attr-defined]
-        return job
+            jobs[0]._chosen_id = True  # type: ignore[attr-defined]
+        return jobs
+
+
+Call = tuple[Sequence[Any], dict[str, Any]]
+
+
+def _row_template(**values: Any) -> list[Any]:
+    """``Job``'s positional arguments: ``values``, the model's defaults for other fields."""
+    row, at = list(_default_row()), _field_positions()
+    for name, value in values.items():
+        row[at[name]] = value
+    return row
+
+
+@functools.cache
+def _field_positions() -> dict[str, int]:
+    return {f.attname: i for i, f in enumerate(Job._meta.concrete_fields)}
+
+
+@functools.cache
+def _default_row() -> tuple[Any, ...]:
+    """Constant defaults (NULL, 0, ""); fields with a callable default are always given."""
+    return tuple(
+        None if callable(f.default) else f.get_default() for f in Job._meta.concrete_fields
+    )
 
 
 def _as_call(definition: Definition, index: int, item: Any) -> tuple[Sequence[Any], dict[str, Any]]:
@@ -231,6 +277,46 @@ def _keys_for(
     if len(key_list) != len(calls):
         raise _bad("keys", f"has {len(key_list)} entries for {len(calls)} items")
     return key_list
+
+
+def check_calls(definition: Definition, calls: list[Call], *, many: bool = False) -> None:
+    """Every call fits the function's signature and is JSON; ``TypeError`` names the culprit.
+
+    Whether arguments bind depends only on how many positional ones there are and on the
+    keyword names, so each such shape is bound once per definition (``_binding_problem``).
+    The JSON check is one ``json.dumps`` of the whole batch; only a batch that fails it is
+    checked call by call, to name the item and the argument.
+    """
+    for index, (args, kwargs) in enumerate(calls):
+        problem = _binding_problem(definition, len(args), tuple(kwargs))
+        if problem is not None:
+            where = f"enqueue_many item {index}: " if many else ""
+            raise TypeError(
+                f"{where}arguments for {definition.name} do not match its signature: {problem}"
+            )
+    try:
+        if NUL not in _strict_json(calls):
+            return
+    except (TypeError, ValueError):
+        pass
+    for index, (args, kwargs) in enumerate(calls):
+        try:
+            check_arguments(definition, args, kwargs)
+        except TypeError as exc:
+            if many:
+                raise TypeError(f"enqueue_many item {index}: {exc}") from None
+            raise
+    raise TypeError(f"the arguments of {definition.name} are not JSON-serialisable")
+
+
+@functools.lru_cache(maxsize=1024)
+def _binding_problem(definition: Definition, positional: int, names: tuple[Any, ...]) -> str | None:
+    """Why ``positional`` arguments and keyword ``names`` do not bind, or ``None``."""
+    try:
+        definition.signature.bind(*([None] * positional), **dict.fromkeys(names))
+    except TypeError as exc:
+        return str(exc)
+    return None
 
 
 def check_arguments(
@@ -292,8 +378,12 @@ def write_jobs(
     Returns one job per input position: the inserted row, or the active job holding its key.
     ``skip_conflicts``: rows that hit any unique constraint are dropped (schedule ticks that
     another worker already enqueued), and only the inserted rows are returned.
-    A plain enqueue is a single INSERT (plus NOTIFY): no explicit transaction is opened for
-    it, since one statement is atomic on its own.
+
+    The INSERT also wakes the workers (NOTIFY on PostgreSQL, in the same statement). No
+    explicit transaction is opened when that one statement is all that writes: its queues
+    are known to exist, and it has no key, or is a single keyed row that replaces nothing
+    (after a conflict nothing was written, so looking up the holder, and inserting again if
+    it finished meanwhile, needs no transaction around it).
     """
     connection = connections[alias]
     ops = db.for_connection(connection)
@@ -303,8 +393,12 @@ def write_jobs(
     keyed = any(j.key is not None for j in jobs)
     queues = {j.queue for j in jobs}
     known = queues <= _known_queues.get(alias, set())
-    single_statement = not keyed and not skip_conflicts and known
-    with transaction.atomic(using=alias) if not single_statement else _nothing():
+    one_statement = (
+        known
+        and not skip_conflicts
+        and (not keyed or (len(jobs) == 1 and on_conflict != "replace"))
+    )
+    with contextlib.nullcontext() if one_statement else transaction.atomic(using=alias):
         ensure_queues(alias, queues)
         if keyed and on_conflict == "replace":
             _cancel_waiting([j.key for j in jobs if j.key is not None], alias)
@@ -314,19 +408,10 @@ def write_jobs(
             result = [j for j in jobs if j.id in inserted]
         elif len(inserted) < len(jobs):
             result = _resolve_conflicts(jobs, inserted, alias, on_conflict, ops)
-        ops.notify(
-            connection,
-            sorted({j.queue for j in jobs if j.id in inserted and j.state == State.QUEUED}),
-        )
     for job in jobs:
         job._state.adding, job._state.db = False, alias
         job._inserted = job.id in inserted  # type: ignore[attr-defined]
     return result
-
-
-@contextlib.contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def _cancel_waiting(keys: list[str], alias: str) -> None:

@@ -119,13 +119,17 @@ class Definition:
 
     def enqueue(self, *args: Any, **kwargs: Any) -> Job:
         """Enqueue one job with these arguments; returns the ``Job`` row."""
-        return self.using().enqueue(*args, **kwargs)
+        from django_jobs.enqueue import EnqueueRequest
+
+        return EnqueueRequest(self).enqueue(*args, **kwargs)
 
     def enqueue_many(
         self, items: Iterable[Any], *, keys: Iterable[str | None] | None = None
     ) -> list[Job]:
         """Enqueue one job per item (a dict of keyword arguments, or a list of positional ones)."""
-        return self.using().enqueue_many(items, keys=keys)
+        from django_jobs.enqueue import EnqueueRequest
+
+        return EnqueueRequest(self).enqueue_many(items, keys=keys)
 
 
 def _validated(

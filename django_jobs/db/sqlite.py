@@ -12,10 +12,11 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.db import generic, in_claim_order
+from django_jobs.db import JSON_FIELDS, InsertShape, generic, in_claim_order, split_columns
 from django_jobs.db.postgresql import INSERT_FIELDS
 from django_jobs.models import Job, Queue
 from django_jobs.worker.limits import Limits
@@ -26,12 +27,19 @@ HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 notify = generic.notify
 
 
-@lru_cache(maxsize=2)
-def _insert_sql(ignore_conflicts: bool) -> str:
+@lru_cache(maxsize=64)
+def _insert_sql(shape: InsertShape, ignore_conflicts: bool) -> str:
+    """Shared values as parameters (or NULL), per-row ones from one JSON array of rows."""
     columns = [Job._meta.get_field(name).column for name in INSERT_FIELDS]
-    values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+    values = []
+    for name in INSERT_FIELDS:
+        if name in shape.varying:
+            values.append(f"json_extract(value, '$[{shape.varying.index(name)}]')")
+        else:
+            values.append("NULL" if name in shape.nulls else "%s")
     table = Job._meta.db_table
-    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) SELECT {values} FROM json_each(%s)'
+    source = " FROM json_each(%s)" if shape.varying else ""
+    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) SELECT {", ".join(values)}{source}'
     # "WHERE true" lets SQLite's parser tell the upsert clause from a join constraint.
     return sql + " WHERE true ON CONFLICT DO NOTHING RETURNING id" if ignore_conflicts else sql
 
@@ -39,25 +47,34 @@ def _insert_sql(ignore_conflicts: bool) -> str:
 def insert_jobs(
     connection: BaseDatabaseWrapper, jobs: Sequence[Job], *, ignore_conflicts: bool
 ) -> set[uuid.UUID]:
+    """Insert every row with ONE statement; return the ids inserted (a key conflict skips)."""
     if not HAS_RETURNING:
         return generic.insert_jobs(connection, jobs, ignore_conflicts=ignore_conflicts)
-    fields = [Job._meta.get_field(name) for name in INSERT_FIELDS]
-    rows = [[_db_value(f, job, connection) for f in fields] for job in jobs]
+    shape, shared = split_columns(jobs, INSERT_FIELDS)
+    fields = {name: Job._meta.get_field(name) for name in INSERT_FIELDS}
+    params = [
+        _db_value(fields[name], value, connection)
+        for name, value in shared.items()
+        if name not in shape.nulls
+    ]
+    if shape.varying:
+        varying = [fields[name] for name in shape.varying]
+        rows = [
+            [_db_value(f, getattr(job, f.attname), connection) for f in varying] for job in jobs
+        ]
+        params.append(json.dumps(rows))
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(ignore_conflicts), [json.dumps(rows)])
+        cursor.execute(_insert_sql(shape, ignore_conflicts), params)
         if ignore_conflicts:
             return {uuid.UUID(str(row[0])) for row in cursor.fetchall()}
     return {job.id for job in jobs}
 
 
-def _db_value(field: object, job: Job, connection: BaseDatabaseWrapper) -> object:
-    cached = getattr(job, "_json_" + field.name, None)  # type: ignore[attr-defined]
-    if cached is not None:
-        return cached
-    value = field.get_db_prep_save(getattr(job, field.attname), connection)  # type: ignore[attr-defined]
-    if hasattr(value, "dumps"):  # a JSONField adapter
-        value = value.dumps(value.adapted)
-    return value
+def _db_value(field: Any, value: Any, connection: BaseDatabaseWrapper) -> Any:
+    """``value`` as the ORM would store it (a JSON field as its JSON text)."""
+    if field.name in JSON_FIELDS:
+        return json.dumps(value)
+    return field.get_db_prep_save(value, connection)
 
 
 # SQLite has one writer at a time: a single UPDATE whose subquery picks the candidates in

@@ -373,3 +373,85 @@ def test_using__client_chosen_id_taken():
 def test_using__malformed_id_refused():
     with pytest.raises(InvalidEnqueue, match="'id' must be a UUID or a ULID"):
         defs.add.using(id="not-an-id").enqueue(1, 2)
+
+
+# --- statements -------------------------------------------------------------------------
+
+
+def captured_sql(action):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        result = action()
+    return result, [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements__plain_enqueue_is_one_statement():
+    defs.add.enqueue(1, 1)  # the first use of the queue creates its Queue row
+    job, statements = captured_sql(lambda: defs.add.enqueue(2, 2))
+    assert len(statements) == 1 and 'INTO "django_jobs_job"' in statements[0]
+    assert Job.objects.get(pk=job.pk).args == [2, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements__keyed_enqueue_is_one_statement():
+    defs.add.enqueue(1, 1)
+    job, statements = captured_sql(lambda: defs.add.using(key="k").enqueue(2, 2))
+    assert len(statements) == 1
+    again, statements = captured_sql(lambda: defs.add.using(key="k").enqueue(3, 3))
+    assert again.pk == job.pk and len(statements) == 2  # the insert, then the holder
+    assert not any("SAVEPOINT" in sql for sql in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements__enqueue_many_is_one_statement():
+    defs.add.enqueue(1, 1)
+    jobs, statements = captured_sql(lambda: defs.add.enqueue_many([[1, 1], [2, 2]]))
+    assert len(statements) == 1
+    assert Job.objects.filter(pk__in=[j.pk for j in jobs]).count() == 2
+
+
+def test_enqueue_many__json_values_of_equal_python_values_kept_apart():
+    jobs = defs.add.enqueue_many([[1, 1], [1.0, 1.0], [True, True]])
+    stored = {j.pk: j.args for j in Job.objects.all()}
+    for job, expected in zip(jobs, ([1, 1], [1.0, 1.0], [True, True])):
+        assert [type(v) for v in stored[job.pk]] == [type(v) for v in expected]
+        assert job.args == stored[job.pk] == expected
+
+
+def test_enqueue_many__keys_and_no_keys_mixed():
+    jobs = defs.add.enqueue_many([[1, 1], [2, 2], [3, 3]], keys=["k1", None, "k3"])
+    stored = dict(Job.objects.values_list("pk", "key"))
+    assert [stored[j.pk] for j in jobs] == ["k1", None, "k3"]
+
+
+def test_enqueue_many__rows_share_the_batch_values():
+    jobs = defs.send_email.using(meta={"batch": 7}).enqueue_many([["a@x"], ["b@x"]])
+    stored = Job.objects.order_by("id")
+    assert [(j.queue, j.priority, j.meta, j.created_at) for j in stored] == [
+        ("mail", 5, {"batch": 7}, jobs[0].created_at)
+    ] * 2
+    assert len({j.pk for j in stored}) == 2
+
+
+def test_enqueue_many__signature_error_names_the_item():
+    with pytest.raises(TypeError, match="enqueue_many item 1: arguments for .* signature"):
+        defs.add.enqueue_many([{"a": 1, "b": 2}, {"a": 1}])
+    assert not Job.objects.exists()
+
+
+def test_enqueue_many__json_error_names_the_item():
+    with pytest.raises(TypeError, match="enqueue_many item 2: argument 'a'"):
+        defs.add.enqueue_many([[1, 2], [3, 4], [float("inf"), 4]])
+    assert not Job.objects.exists()
+
+
+def test_enqueue__signature_checked_per_call_shape():
+    defs.add.enqueue(1, b=2)
+    with pytest.raises(TypeError, match="missing a required argument: 'b'"):
+        defs.add.enqueue(1)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'c'"):
+        defs.add.enqueue(1, b=2, c=3)
+    assert Job.objects.count() == 1

@@ -113,3 +113,97 @@ def test_storage__autovacuum_parameters_set():
         options = cursor.fetchone()[0]
     assert "autovacuum_vacuum_scale_factor=0.01" in options
     assert "fillfactor=85" in options
+
+
+def test_notify__autocommit_enqueue_is_one_statement_with_its_notify(listener):
+    from django.test.utils import CaptureQueriesContext
+
+    defs.add.enqueue(1, 1)  # the queue's first use also creates its Queue row
+    received(listener)
+    with CaptureQueriesContext(connection) as captured:
+        defs.add.enqueue(2, 2)
+    (statement,) = [q["sql"] for q in captured.captured_queries]
+    assert "INSERT" in statement and "pg_notify" in statement
+    assert received(listener) == ["default"]
+
+
+def test_notify__keyed_enqueue_notifies_only_when_it_inserts(listener):
+    defs.add.enqueue(1, 1)
+    received(listener)
+    defs.add.using(key="k").enqueue(1, 1)
+    assert received(listener) == ["default"]
+    defs.add.using(key="k").enqueue(2, 2)  # the key is taken: nothing inserted
+    assert received(listener) == []
+
+
+def test_notify__keyed_enqueues_in_a_transaction_notify_once(listener):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        defs.add.using(key="k").enqueue(1, 1)  # conflicting: it does not count
+        defs.add.using(key="k").enqueue(1, 1)
+        defs.add.using(key="k2").enqueue(1, 1)
+        defs.add.enqueue_many([[1, 1], [2, 2]], keys=["k3", "k4"])
+    assert sum("pg_notify" in q["sql"] for q in captured.captured_queries) == 1
+    assert received(listener) == ["default"]
+
+
+def test_notify__conflicting_first_enqueue_leaves_the_queue_to_the_next(listener):
+    defs.add.using(key="k").enqueue(1, 1)
+    received(listener)
+    with transaction.atomic():
+        defs.add.using(key="k").enqueue(1, 1)  # nothing inserted, nothing notified
+        defs.add.enqueue(2, 2)
+    assert received(listener) == ["default"]
+
+
+def test_notify__off_sends_nothing(listener, settings):
+    settings.DJANGO_JOBS_USE_LISTEN_NOTIFY = False
+    defs.add.enqueue(1, 1)
+    defs.add.using(key="k").enqueue(1, 1)
+    assert received(listener) == []
+
+
+@pytest.fixture
+def prepared_statements():
+    """The project turned psycopg's prepared statements on (OPTIONS["prepare_threshold"])."""
+    connection.ensure_connection()
+    raw = connection.connection
+    saved, raw.prepare_threshold = raw.prepare_threshold, 0
+    yield
+    raw.prepare_threshold = saved
+    connection.close()  # its prepared statements go with it
+
+
+def prepared_inserts():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall() if "django_jobs_job" in row[0]]
+
+
+def test_prepared__not_used_by_default():
+    defs.add.enqueue(1, 1)
+    defs.add.enqueue(2, 2)
+    assert prepared_inserts() == []
+
+
+def test_prepared__enqueue_prepared_when_the_project_allows_it(prepared_statements, listener):
+    from django.test.utils import CaptureQueriesContext
+
+    defs.add.enqueue(1, 1)
+    with CaptureQueriesContext(connection) as captured:
+        jobs = [defs.add.enqueue(i, i) for i in range(3)]
+        defs.add.using(key="k").enqueue(9, 9)
+    assert len(captured.captured_queries) == 4  # still seen by Django's query log
+    assert len(prepared_inserts()) == 2  # one per statement shape
+    from django_jobs.models import Job
+
+    assert sorted(
+        Job.objects.filter(pk__in=[j.pk for j in jobs]).values_list("args", flat=True)
+    ) == [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+    ]
+    assert received(listener) == ["default"] * 5
+    assert set(Job.objects.values_list("state", flat=True)) == {"queued"}

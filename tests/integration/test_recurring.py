@@ -91,6 +91,16 @@ def test_enqueue_due__cron_misfire_all_capped(settings):
     assert Job.objects.filter(name="tests.testapp.jobs.daily_digest").count() == 3
 
 
+def test_enqueue_due__catch_up_ticks_written_in_one_statement_keep_their_times(settings):
+    settings.DJANGO_JOBS_MISFIRE_MAX_RUNS = 3
+    recurring.sync_schedules(NOW)
+    Schedule.objects.filter(name="tests.testapp.jobs.daily_digest").update(misfire="all")
+    recurring.enqueue_due(NOW + timedelta(days=14))
+    following = schedule("daily_digest").next_run_at  # the last 3 ticks are run, a day apart
+    ticks = Job.objects.filter(name="tests.testapp.jobs.daily_digest").order_by("scheduled_for")
+    assert [j.scheduled_for for j in ticks] == [following - timedelta(days=d) for d in (3, 2, 1)]
+
+
 def test_enqueue_due__disabled_and_skipped_do_not_fire():
     recurring.sync_schedules(NOW)
     Schedule.objects.filter(name="tests.testapp.jobs.every_ten_minutes").update(enabled=False)
