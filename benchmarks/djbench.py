@@ -235,8 +235,23 @@ def latency(jobs: int, rate: float, timeout: float) -> dict[str, Any]:
 # --- claim time -------------------------------------------------------------------------------
 
 
-def django_claims(claims: int, limit: int) -> list[float]:
-    """Seconds taken by ``claims`` calls of ``claim_jobs`` (every queue, ``limit`` rows)."""
+def worker_connection() -> Any:
+    """Where a worker process claims: its own session on PostgreSQL (prepared statements,
+    unless ``DJANGO_JOBS_PREPARED_STATEMENTS`` is off), else Django's connection."""
+    from django.db import connection
+
+    from django_jobs import db
+    from django_jobs.conf import jobs_settings
+
+    ops = db.for_connection(connection)
+    if hasattr(ops, "WorkerSession") and jobs_settings.PREPARED_STATEMENTS:
+        return ops.WorkerSession(connection.alias)
+    return connection
+
+
+def django_claims(target: Any, claims: int, limit: int) -> list[float]:
+    """Seconds taken by ``claims`` calls of ``claim_jobs`` on ``target`` (every queue,
+    ``limit`` rows), as a worker process calls it."""
     from django.db import connection
     from django.utils import timezone
 
@@ -247,7 +262,7 @@ def django_claims(claims: int, limit: int) -> list[float]:
     for _ in range(claims):
         started = time.perf_counter()
         jobs = ops.claim_jobs(
-            connection, queues=None, limit=limit, worker="bench/claim", now=timezone.now()
+            target, queues=None, limit=limit, worker="bench/claim", now=timezone.now()
         )
         times.append(time.perf_counter() - started)
         if len(jobs) != limit:
@@ -262,20 +277,21 @@ def claim(claims: int, limit: int, raw_url: str | None, rounds: int = 10) -> dic
     from benchmarks import raw
 
     conn = raw.connect(raw_url) if raw_url else None
+    target = worker_connection()
     if connection.vendor == "postgresql":  # time the statement, not the disk's flush
-        with connection.cursor() as cursor:
+        with target.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO off")
         if conn is not None:
             conn.execute("SET synchronous_commit TO off")
     try:
-        django_claims(5, limit)  # warm-up, not counted
+        django_claims(target, 5, limit)  # warm-up, not counted
         if conn is not None:
             raw.claim_times(conn, 5, limit)
         mine: list[float] = []
         theirs: list[float] = []
         per_round = max(1, claims // rounds)
         for _ in range(rounds):
-            mine += django_claims(per_round, limit)
+            mine += django_claims(target, per_round, limit)
             if conn is not None:
                 theirs += raw.claim_times(conn, per_round, limit)
         plan = raw.explain_claim(conn, limit) if conn is not None else None

@@ -226,8 +226,12 @@ class Supervisor:
 
     def watch_once(self, next_beat: float, next_summary: float) -> tuple[float, float]:
         """One turn of supervision; returns when the next heartbeat and summary are due."""
-        self.spawn_pending()
         now = time.monotonic()
+        # First, before any database work that could fail: the shutdown grace is kept even
+        # when the database is away or locked (say, by a process that will not stop).
+        if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
+            self.kill_all("the shutdown grace period ran out")
+        self.spawn_pending()
         if now >= next_beat:
             self.heartbeat()
             next_beat = now + jobs_settings.HEARTBEAT_INTERVAL
@@ -245,8 +249,6 @@ class Supervisor:
             ids = [self.worker_id, *(c.worker_id for c in self.children)]
             Worker.objects.using(self.alias).filter(pk__in=ids).update(state=WorkerState.STOPPING)
             self.marked_stopping = True
-        if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
-            self.kill_all("the shutdown grace period ran out")
         return next_beat, next_summary
 
     def summary(self) -> None:
@@ -378,9 +380,11 @@ class Supervisor:
         maintenance.end_process_jobs(child.worker_id, child.slot.current_job(), outcome, reason)
 
     def kill_all(self, reason: str) -> None:
-        for child in list(self.children):
-            if child.process.is_alive():
-                self.kill(child, Outcome.INTERRUPTED, reason)
+        alive = [child for child in self.children if child.process.is_alive()]
+        for child in alive:  # every process first: recording the jobs needs the database
+            child.process.kill()
+        for child in alive:
+            self.kill(child, Outcome.INTERRUPTED, reason)
 
     def _count(self, child: Child) -> None:
         self.finished_processed += child.slot.processed.value

@@ -203,7 +203,10 @@ def test_run_sh__starts_a_worker_next_to_the_server_and_stops_it(env, tmp_path):
         try:
             up = wait_until(admin_answers, TIMEOUT) and wait_until(recurring_run_succeeded, 60)
             os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: reaches the server, not the worker
-            code = proc.wait(timeout=120)
+            try:
+                code = proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                pytest.fail("run.sh did not stop after Ctrl-C:\n" + log_path.read_text()[-6000:])
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
