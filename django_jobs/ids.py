@@ -24,13 +24,15 @@ _MARK = (0x7 << 76) | (0x2 << 62)  # version 7, RFC 4122 variant
 
 
 def new_job_ids(count: int) -> list[uuid.UUID]:
-    """``count`` new ids made at once: one clock read and one ``os.urandom`` for the batch."""
+    """``count`` new ids made at once: one clock read and one ``os.urandom`` for the batch.
+    They are in increasing order, so the rows of one ``enqueue_many`` (which share their
+    ``run_at``) are claimed in the order they were given."""
     millis = (time.time_ns() // 1_000_000) & ((1 << 48) - 1)
     noise = os.urandom(10 * count)
-    return [
+    return sorted(
         uuid.UUID(int=(millis << 80 | int.from_bytes(noise[i : i + 10], "big")) & _KEEP | _MARK)
         for i in range(0, 10 * count, 10)
-    ]
+    )
 
 
 def parse_job_id(text: str | uuid.UUID) -> uuid.UUID:

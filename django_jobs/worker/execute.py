@@ -64,8 +64,7 @@ def execute(job: Job, worker_id: str, completions: Completions | None = None) ->
     that batch, which writes it with others in one statement; everything else is recorded
     at once.
     """
-    started = timezone.now()  # a prefetched job starts after its claim
-    job.started_at = started
+    started = job.started_at or timezone.now()
     log_event("job.started", **job_fields(job), worker=worker_id)
     if signals.job_started.has_listeners(Job):
         signals.job_started.send_robust(Job, job=job)

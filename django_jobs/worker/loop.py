@@ -7,6 +7,7 @@ interrupts the running job when its ``on_shutdown`` says so); SIGINT is left to 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -127,6 +128,7 @@ class WorkerLoop:
         self.pace = 0.0  # seconds a job took here lately (moving average; 0: none yet)
         self.cancels_seen = 0
         self.cancel_asked: set[uuid.UUID] = set()
+        self.claimed: list[Job] = []  # claimed by this process, not started yet
 
     def install_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -159,6 +161,9 @@ class WorkerLoop:
                     self.waiter.wait(self.options.idle_interval)
         finally:
             try:
+                if self.claimed:  # a turn ended early, then the worker was told to stop
+                    with contextlib.suppress(DatabaseError, InterfaceError):
+                        self._hand_back(self.claimed)
                 self.completions.close()
             finally:
                 self.waiter.close()
@@ -189,20 +194,31 @@ class WorkerLoop:
         queues = self.selector.current()
         if queues is not None and not queues:
             return 0
-        limit = self._take_budget(self.batch_size())
-        if limit == 0:
-            self.stopping = True
-            return 0
-        jobs = self.claim(queues, limit)
-        self._return_budget(limit - len(jobs))
+        fresh = None  # the first job of a new claim starts at its claim's time
+        if not self.claimed:
+            limit = self._take_budget(self.batch_size())
+            if limit == 0:
+                self.stopping = True
+                return 0
+            self.claimed = self.claim(queues, limit)
+            self._return_budget(limit - len(self.claimed))
+            fresh = self.claimed[0] if self.claimed else None
         ran = 0
-        for index, job in enumerate(jobs):
+        # Claimed jobs stay in ``self.claimed`` until they start: when a turn ends early (the
+        # database went away), the next turn runs them, still under their claim tokens.
+        while self.claimed:
             if self.stopping:  # hand back what we claimed but did not start
-                self._hand_back(jobs[index:])
+                self._hand_back(self.claimed)
+                self.claimed = []
                 break
-            if index and job.pk in self._asked_to_cancel(jobs[index:]):
+            job = self.claimed[0]
+            if job is not fresh and job.pk in self._asked_to_cancel(self.claimed):
                 self._cancel_before_start(job)
+                self.claimed.pop(0)
                 continue
+            self.claimed.pop(0)
+            if job is not fresh:  # it waited for its turn: it starts now
+                job.started_at = timezone.now()
             began = time.monotonic()
             ran += self.run_one(job)
             took = time.monotonic() - began

@@ -176,3 +176,24 @@ def test_supervisor__interrupts_the_running_job_and_tells_the_process_of_the_oth
     finally:
         if process.is_alive():
             process.kill()
+
+
+def test_turn__runs_what_an_earlier_turn_claimed_before_claiming_more():
+    defs.record_run.enqueue_many([["a"], ["b"], ["c"]])
+    loop = make_loop(pace=0.001)
+    loop.claimed = claim(2)  # as left by a turn the database interrupted
+    assert loop.turn() == 2
+    assert sorted(Note.objects.values_list("text", flat=True)) == ["a", "b"]
+    assert Job.objects.filter(state="queued").count() == 1
+    assert loop.turn() == 1
+
+
+def test_run__hands_back_what_it_claimed_but_did_not_start_when_it_stops():
+    defs.record_run.enqueue_many([["a"], ["b"]])
+    loop = make_loop()
+    loop.claimed = claim(2)
+    loop.stopping = True
+    loop.run()
+    for job in Job.objects.all():
+        assert (job.state, job.attempts, job.worker) == ("queued", 0, None)
+    assert not Note.objects.exists()

@@ -212,3 +212,9 @@ def test_claim__every_queue_includes_queues_without_a_queue_row():
 
     Queue.objects.filter(name="orphan").delete()  # as if rows were inserted by other means
     assert [j.pk for j in claim()] == [job.pk]
+
+
+@pytest.mark.django_db
+def test_claim__enqueue_many_rows_are_claimed_in_the_order_given():
+    jobs = defs.add.enqueue_many([[i, i] for i in range(30)])
+    assert [j.pk for j in claim(limit=30)] == [j.pk for j in jobs]

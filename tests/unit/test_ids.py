@@ -29,3 +29,11 @@ def test_parse_job_id__uuid():
 def test_parse_job_id__bad_input_says_what(bad):
     with pytest.raises(ValueError):
         parse_job_id(bad)
+
+
+def test_new_job_ids__increase_in_the_order_made():
+    from django_jobs.ids import new_job_ids
+
+    for _ in range(50):
+        ids = new_job_ids(20)
+        assert ids == sorted(ids) and len(set(ids)) == 20
