@@ -118,4 +118,6 @@ worker_pid=$!
 set +m
 
 step "Starting the development server (Ctrl-C stops it, then the worker)"
-"$PY" manage.py runserver "127.0.0.1:${PORT:-8000}"
+# --noreload: one process, which Ctrl-C always stops (the autoreloader's two processes can
+# miss a Ctrl-C pressed while they start up).
+"$PY" manage.py runserver --noreload "127.0.0.1:${PORT:-8000}"

@@ -206,7 +206,15 @@ def test_run_sh__starts_a_worker_next_to_the_server_and_stops_it(env, tmp_path):
             try:
                 code = proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
-                pytest.fail("run.sh did not stop after Ctrl-C:\n" + log_path.read_text()[-6000:])
+                tree = subprocess.run(
+                    ["ps", "-eo", "pid,ppid,pgid,stat,wchan:20,cmd"], capture_output=True, text=True
+                ).stdout
+                pytest.fail(
+                    f"run.sh did not stop after Ctrl-C (SIGINT here: {signal.getsignal(signal.SIGINT)}):\n"
+                    + log_path.read_text()[-3000:]
+                    + "\n"
+                    + "\n".join(line for line in tree.splitlines() if "manage.py" in line or "run.sh" in line)
+                )
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
