@@ -9,7 +9,7 @@ the driver can do on this machine in the same run. The baselines are deliberatel
 * bulk enqueue: one ``INSERT ... SELECT FROM unnest(arrays)`` plus ``pg_notify`` per batch;
 * claim: a CTE picking the queue's ready rows in claim order from the partial index
   ``dj_job_claim`` with ``FOR UPDATE SKIP LOCKED``, then one UPDATE (the shape of
-  ``django_jobs/db/postgresql.py`` without its queue and definition limits), returning only
+  ``django_jobs/db/postgresql/claim.py`` without its queue and definition limits), returning only
   the columns the loop needs;
 * completion: one UPDATE per claimed batch (no attempt row, no signals, no logging).
 """

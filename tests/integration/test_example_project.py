@@ -209,11 +209,12 @@ def test_run_sh__starts_a_worker_next_to_the_server_and_stops_it(env, tmp_path):
                 tree = subprocess.run(
                     ["ps", "-eo", "pid,ppid,pgid,stat,wchan:20,cmd"], capture_output=True, text=True
                 ).stdout
+                ours = [ln for ln in tree.splitlines() if "manage.py" in ln or "run.sh" in ln]
                 pytest.fail(
-                    f"run.sh did not stop after Ctrl-C (SIGINT here: {signal.getsignal(signal.SIGINT)}):\n"
+                    f"run.sh did not stop on Ctrl-C (SIGINT: {signal.getsignal(signal.SIGINT)}):\n"
                     + log_path.read_text()[-3000:]
                     + "\n"
-                    + "\n".join(line for line in tree.splitlines() if "manage.py" in line or "run.sh" in line)
+                    + "\n".join(ours)
                 )
         finally:
             if proc.poll() is None:

@@ -1,0 +1,30 @@
+"""PostgreSQL: the hot path written the way PostgreSQL does it best.
+
+* ``enqueue``: one-statement insert from arrays, with its NOTIFY;
+* ``claim``: the claim, a LATERAL walk of each served queue in one statement;
+* ``session``: server-bound cursors, the worker process's own connection (prepared
+  statements, generic plans) and the batched completion of successes.
+"""
+
+from django_jobs.db.postgresql.claim import claim_jobs, claim_sql, ready_queues
+from django_jobs.db.postgresql.enqueue import INSERT_FIELDS, insert_jobs, notify, statement_cursor
+from django_jobs.db.postgresql.session import (
+    WorkerSession,
+    bound_cursor,
+    job_from_row,
+    record_successes,
+)
+
+__all__ = [
+    "INSERT_FIELDS",
+    "WorkerSession",
+    "bound_cursor",
+    "claim_jobs",
+    "claim_sql",
+    "insert_jobs",
+    "job_from_row",
+    "notify",
+    "ready_queues",
+    "record_successes",
+    "statement_cursor",
+]

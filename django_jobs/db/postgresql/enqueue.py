@@ -1,0 +1,200 @@
+"""PostgreSQL enqueue: one-statement insert with its NOTIFY, once per queue per transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from django_jobs.conf import jobs_settings
+from django_jobs.db import InsertShape, split_columns
+from django_jobs.models import Job
+from django_jobs.states import State
+
+# (field name, SQL type): the columns an enqueue writes; every other column takes its NULL.
+_INSERT_COLUMNS = (
+    ("id", "uuid"),
+    ("name", "text"),
+    ("version", "int"),
+    ("queue", "text"),
+    ("state", "text"),
+    ("priority", "int"),
+    ("args", "jsonb"),
+    ("kwargs", "jsonb"),
+    ("meta", "jsonb"),
+    ("key", "text"),
+    ("group_key", "text"),
+    ("run_at", "timestamptz"),
+    ("created_at", "timestamptz"),
+    ("attempts", "int"),
+    ("max_attempts", "int"),
+    ("last_error", "text"),
+    ("scheduled_for", "timestamptz"),
+    ("resubmitted_from", "uuid"),
+)
+INSERT_FIELDS = tuple(name for name, _ in _INSERT_COLUMNS)
+_TYPES = dict(_INSERT_COLUMNS)
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(shape: InsertShape, returning: bool, notify: bool) -> str:
+    """The INSERT for rows of ``shape``, with its NOTIFY folded in when ``notify``.
+
+    Shared values are parameters (or NULL literals), per-row values come from one JSON
+    array of rows: one statement and a fixed number of parameters whatever the batch size,
+    and, per shape, always the same text (so a driver that prepares statements can).
+    With ``notify``, the statement also runs ``pg_notify`` for each queue given in its
+    last parameter (the channel is the one before): the notification leaves at COMMIT (of
+    this statement in autocommit, else of the caller's transaction) and is dropped on
+    rollback, like NOTIFY. When a conflict may skip rows (``returning``), only the given
+    queues that got a queued row are notified, and the statement returns them.
+    """
+    table = Job._meta.db_table
+    columns = ", ".join(Job._meta.get_field(name).column for name in INSERT_FIELDS)
+    values = []
+    for name in INSERT_FIELDS:
+        kind = _TYPES[name]
+        if name in shape.varying:
+            i = shape.varying.index(name)
+            values.append(f"(r.e->{i})::jsonb" if kind == "jsonb" else f"(r.e->>{i})::{kind}")
+        else:
+            values.append("NULL" if name in shape.nulls else f"%s::{kind}")
+    source = " FROM json_array_elements(%s::json) AS r(e)" if shape.varying else ""
+    sql = f'INSERT INTO "{table}" ({columns}) SELECT {", ".join(values)}{source}'
+    if returning:  # no conflict target: DO NOTHING also covers the partial unique index on keys
+        sql += " ON CONFLICT DO NOTHING"
+    if not notify:
+        return sql + " RETURNING id" if returning else sql
+    if not returning:  # every row is written: notify the given queues, as a raw enqueue does
+        return f"WITH j AS ({sql}) SELECT pg_notify(%s, q) FROM unnest(%s::text[]) AS q"
+    return (
+        f"WITH j AS ({sql} RETURNING id, queue, state) SELECT j.id, NULL::text FROM j "
+        "UNION ALL SELECT NULL::uuid, w.queue FROM (SELECT DISTINCT j.queue FROM j"
+        " WHERE j.state = 'queued' AND j.queue = ANY(%s::text[])) AS w,"
+        " pg_notify(%s, w.queue)"
+    )
+
+
+def insert_jobs(
+    connection: BaseDatabaseWrapper, jobs: Sequence[Job], *, ignore_conflicts: bool
+) -> set[uuid.UUID]:
+    """Insert every row with ONE statement, which also NOTIFYs the queues that need it.
+
+    Returns the ids actually inserted (with ``ignore_conflicts`` a key conflict skips a
+    row). Inside ``atomic()`` a queue is notified once per transaction (see ``notify``).
+    """
+    shape, shared = split_columns(jobs, INSERT_FIELDS)
+    params: list[Any] = [
+        json.dumps(value) if _TYPES[name] == "jsonb" else value
+        for name, value in shared.items()
+        if name not in shape.nulls
+    ]
+    if shape.varying:
+        params.append(json.dumps([_json_row(job, shape.varying) for job in jobs]))
+    queued = [job.queue for job in jobs if job.state == State.QUEUED]
+    pending = _unsent(connection, queued) if queued else []
+    if pending:
+        channel = jobs_settings.NOTIFY_CHANNEL
+        params += [pending, channel] if ignore_conflicts else [channel, pending]
+    with statement_cursor(connection) as cursor:
+        cursor.execute(_insert_sql(shape, ignore_conflicts, bool(pending)), params)
+        rows = cursor.fetchall() if ignore_conflicts else []
+    if not ignore_conflicts:
+        _mark_sent(connection, pending)
+        return {job.id for job in jobs}
+    if pending:  # rows are (id, NULL) per inserted row and (NULL, queue) per notified queue
+        _mark_sent(connection, [row[1] for row in rows if row[0] is None])
+    return {row[0] for row in rows if row[0] is not None}
+
+
+def statement_cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor for a hot statement of ours: prepared when the project allows it.
+
+    Django's default psycopg cursor binds parameters on the client, so the server parses
+    and plans every execution. When the project turned psycopg's prepared statements on
+    (``OPTIONS["prepare_threshold"]``, off by default in Django so that connection poolers
+    in transaction mode keep working), the statement runs on a server-binding cursor and
+    psycopg prepares it after that many executions. Either way Django's cursor wrapper is
+    kept: query logging, ``execute_wrapper`` hooks and error translation still apply.
+    """
+    cursor = connection.cursor()  # connects, checks health and thread sharing
+    raw = connection.connection
+    if getattr(raw, "prepare_threshold", None) is None:  # Django's default; also psycopg2
+        return cursor
+    import psycopg
+
+    cursor.close()
+    server_binding = psycopg.Cursor(raw)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(server_binding)
+    return connection.make_cursor(server_binding)
+
+
+def _json_row(job: Job, fields: tuple[str, ...]) -> list[Any]:
+    """The per-row values of ``job`` as JSON values (ids and times as text)."""
+    row = []
+    for name in fields:
+        value = getattr(job, name)
+        if isinstance(value, uuid.UUID):
+            value = str(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        row.append(value)
+    return row
+
+
+def notify(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
+    """``NOTIFY`` each queue once per transaction, from the enqueue itself (never a trigger).
+
+    Inside ``atomic()`` the notification is delivered at COMMIT and dropped on rollback, so
+    no worker wakes for a job it cannot see. An enqueue sends its NOTIFY within its INSERT
+    (``insert_jobs``); this is for other writers that make jobs ready.
+    """
+    pending = _unsent(connection, queues)
+    if pending:
+        channel = jobs_settings.NOTIFY_CHANNEL
+        with connection.cursor() as cursor:
+            for queue in pending:
+                cursor.execute("SELECT pg_notify(%s, %s)", [channel, queue])
+        _mark_sent(connection, pending)
+
+
+def _unsent(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> list[str]:
+    """The distinct ``queues`` not yet notified in this transaction (all in autocommit)."""
+    if not jobs_settings.USE_LISTEN_NOTIFY:
+        return []
+    distinct = list(dict.fromkeys(queues))
+    if not connection.in_atomic_block:
+        return distinct
+    sent = _sent_in_transaction(connection)
+    return [queue for queue in distinct if queue not in sent]
+
+
+def _mark_sent(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
+    if connection.in_atomic_block:
+        _sent_in_transaction(connection).update(queues)
+
+
+def _sent_in_transaction(connection: BaseDatabaseWrapper) -> set[str]:
+    """The queues notified in the current transaction.
+
+    They are kept next to an on_commit marker: when the marker is gone from the
+    connection's on_commit list, the transaction (or the savepoint that sent them) has
+    ended, and the memory is stale.
+    """
+    sent, marker = getattr(connection, "_django_jobs_notified", (None, None))
+    if sent is None or not any(item[1] is marker for item in connection.run_on_commit):
+        sent = set()
+
+        def marker() -> None:
+            connection._django_jobs_notified = (None, None)  # type: ignore[attr-defined]
+
+        transaction.on_commit(marker, using=connection.alias)
+        connection._django_jobs_notified = (sent, marker)  # type: ignore[attr-defined]
+    return sent
