@@ -241,12 +241,8 @@ def worker_connection() -> Any:
     from django.db import connection
 
     from django_jobs import db
-    from django_jobs.conf import jobs_settings
 
-    ops = db.for_connection(connection)
-    if hasattr(ops, "WorkerSession") and jobs_settings.PREPARED_STATEMENTS:
-        return ops.WorkerSession(connection.alias)
-    return connection
+    return db.worker_session(connection.alias) or connection
 
 
 def django_claims(target: Any, claims: int, limit: int) -> list[float]:

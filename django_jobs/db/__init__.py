@@ -60,3 +60,17 @@ def for_connection(connection: BaseDatabaseWrapper) -> ModuleType:
     from django_jobs.db import generic
 
     return generic
+
+
+def worker_session(alias: str) -> Any:
+    """The connection a worker process claims and completes on besides Django's: its own
+    ``WorkerSession`` on PostgreSQL (unless ``DJANGO_JOBS_PREPARED_STATEMENTS`` is off),
+    else ``None`` (Django's connection serves)."""
+    from django.db import connections
+
+    from django_jobs.conf import jobs_settings
+
+    ops = for_connection(connections[alias])
+    if hasattr(ops, "WorkerSession") and jobs_settings.PREPARED_STATEMENTS:
+        return ops.WorkerSession(alias)
+    return None

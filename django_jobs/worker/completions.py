@@ -15,7 +15,6 @@ about ``WINDOW`` seconds.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from django.utils import timezone
 
 from django_jobs import db
 from django_jobs.conf import jobs_settings
-from django_jobs.logs import job_fields, log_event
+from django_jobs.logs import job_fields
 from django_jobs.models import Job
 from django_jobs.worker import record
 
@@ -152,13 +151,7 @@ class Completions:
         count = 0
         for d, fields in outcome:
             if fields is None:
-                log_event(
-                    "job.fenced",
-                    logging.WARNING,
-                    **job_fields(d.job),
-                    worker=self.worker_id,
-                    outcome=d.result.outcome,
-                )
+                record.log_fenced(d.job, self.worker_id, d.result.outcome)
                 continue
             for name, value in fields.items():
                 setattr(d.job, name, value)

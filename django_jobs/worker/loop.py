@@ -117,13 +117,8 @@ class WorkerLoop:
         self.next_recurring = 0.0
         self.next_stage = 0.0
         self.next_maintenance = time.monotonic() + jobs_settings.MAINTENANCE_INTERVAL
-        ops = db.for_connection(connections[self.alias])
         #: PostgreSQL: the process's own connection for the claim and the completions.
-        self.session = (
-            ops.WorkerSession(self.alias)
-            if hasattr(ops, "WorkerSession") and jobs_settings.PREPARED_STATEMENTS
-            else None
-        )
+        self.session = db.worker_session(self.alias)
         self.completions = Completions(self.worker_id, self.session)
         self.pace = 0.0  # seconds a job took here lately (moving average; 0: none yet)
         self.cancels_seen = 0
@@ -254,8 +249,8 @@ class WorkerLoop:
         return self.cancel_asked
 
     def _cancel_before_start(self, job: Job) -> None:
-        result = record.interrupted_result(job, Outcome.CANCELLED, "cancelled before it started")
-        record.finish(job, registry.find(job.name, job.version), result, self.worker_id)
+        reason = maintenance.CANCELLED_BEFORE_START
+        record.end_outside(job, Outcome.CANCELLED, reason, self.worker_id)
 
     def claim(self, queues: list[str] | None, limit: int) -> list[Job]:
         """Claim ready jobs; with limits in play, one at a time under the claim lock."""

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import log_event
 from django_jobs.models import Job, Outcome, Worker, WorkerState
-from django_jobs.registry import registry
 from django_jobs.states import State
 from django_jobs.worker import record
 
@@ -32,20 +31,24 @@ def stage_due(now: datetime | None = None) -> int:
     )
 
 
-def end_running_jobs(worker_id: str, outcome: str, reason: str) -> int:
-    """Record the end of every job a (dead, killed or stopping) worker process still runs.
+def end_running_jobs(
+    worker_id: str, outcome: str, reason: str, *, only: uuid.UUID | None = None
+) -> int:
+    """Record the end of every job a (dead, killed or stopping) worker process still runs
+    (``only``: of that one).
 
     ``lost`` and ``timeout`` count as a failed attempt and follow the retry policy (a lost job
     is requeued at once); ``interrupted`` puts the job back without using up a retry.
     Fenced by each job's claim token: a job that finished meanwhile is left alone.
     """
-    alias = jobs_settings.DATABASE
-    ended = 0
-    for job in Job.objects.using(alias).filter(state=State.RUNNING, worker=worker_id):
-        result = record.interrupted_result(job, outcome, reason)
-        if record.finish(job, registry.find(job.name, job.version), result, worker_id):
-            ended += 1
-    return ended
+    jobs = Job.objects.using(jobs_settings.DATABASE).filter(state=State.RUNNING, worker=worker_id)
+    if only is not None:
+        jobs = jobs.filter(pk=only)
+    return sum(record.end_outside(job, outcome, reason, worker_id) for job in jobs)
+
+
+#: The reason recorded for a claimed job cancelled before its process started it.
+CANCELLED_BEFORE_START = "cancelled before it started"
 
 
 def end_process_jobs(worker_id: str, running: uuid.UUID | None, outcome: str, reason: str) -> int:
@@ -56,13 +59,7 @@ def end_process_jobs(worker_id: str, running: uuid.UUID | None, outcome: str, re
     returned = put_back(worker_id, keep=running, level=logging.WARNING)
     if running is None:
         return returned
-    alias = jobs_settings.DATABASE
-    ended = 0
-    for job in Job.objects.using(alias).filter(pk=running, state=State.RUNNING, worker=worker_id):
-        result = record.interrupted_result(job, outcome, reason)
-        if record.finish(job, registry.find(job.name, job.version), result, worker_id):
-            ended += 1
-    return returned + ended
+    return returned + end_running_jobs(worker_id, outcome, reason, only=running)
 
 
 def put_back(
@@ -80,8 +77,7 @@ def put_back(
     if keep is not None:
         query = query.exclude(pk=keep)
     for job in query.filter(cancel_requested_at__isnull=False):  # asked to stop: they do
-        result = record.interrupted_result(job, Outcome.CANCELLED, "cancelled before it started")
-        record.finish(job, registry.find(job.name, job.version), result, worker_id)
+        record.end_outside(job, Outcome.CANCELLED, CANCELLED_BEFORE_START, worker_id)
     returned = query.update(
         state=State.QUEUED,
         attempts=F("attempts") - 1,

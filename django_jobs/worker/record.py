@@ -65,22 +65,16 @@ def finish(
     fields["started_at"] = result.started_at  # a prefetched job started after its claim
     connection = connections[alias]
     if event == "job.succeeded" and job.scheduled_for is None and not connection.in_atomic_block:
+        # The hot path: the fenced UPDATE and the attempt row together (one statement on
+        # PostgreSQL), as for a batch of successes.
         ops = db.for_connection(connection)
-        if hasattr(ops, "record_successes"):
-            # The hot path in one statement: the fenced UPDATE and the attempt row together.
-            if job.pk not in ops.record_successes(connection, [(job, fields)], worker_id):
-                log_event(
-                    "job.fenced",
-                    logging.WARNING,
-                    **job_fields(job),
-                    worker=worker_id,
-                    outcome=result.outcome,
-                )
-                return False
-            for name, value in fields.items():
-                setattr(job, name, value)
-            announce(job, result, event, None)
-            return True
+        if job.pk not in ops.record_successes(connection, [(job, fields)], worker_id):
+            log_fenced(job, worker_id, result.outcome)
+            return False
+        for name, value in fields.items():
+            setattr(job, name, value)
+        announce(job, result, event, None)
+        return True
     with transaction.atomic(using=alias):
         changed = (
             Job.objects.using(alias)
@@ -88,13 +82,7 @@ def finish(
             .update(**fields)
         )
         if not changed:
-            log_event(
-                "job.fenced",
-                logging.WARNING,
-                **job_fields(job),
-                worker=worker_id,
-                outcome=result.outcome,
-            )
+            log_fenced(job, worker_id, result.outcome)
             return False
         JobAttempt.objects.using(alias).create(
             job_id=job.pk,
@@ -120,6 +108,20 @@ def finish(
             )
         transaction.on_commit(lambda: announce(job, result, event, dead), using=alias)
     return True
+
+
+def log_fenced(job: Job, worker_id: str, outcome: str) -> None:
+    """An outcome was dropped: the row no longer carries this attempt's claim token."""
+    log_event("job.fenced", logging.WARNING, **job_fields(job), worker=worker_id, outcome=outcome)
+
+
+def end_outside(job: Job, outcome: str, reason: str, worker_id: str) -> bool:
+    """Record an attempt that ended outside the job's own code (killed, lost, stopped,
+    cancelled before it started); ``False`` when fenced out."""
+    from django_jobs.registry import registry
+
+    result = interrupted_result(job, outcome, reason)
+    return finish(job, registry.find(job.name, job.version), result, worker_id)
 
 
 T = TypeVar("T")
