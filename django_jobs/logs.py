@@ -22,10 +22,25 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
 
 
 def _fmt(value: Any) -> str:
+    """A value as it appears after ``key=``: bare when plainly printable, else quoted.
+
+    Quoting uses ``repr``, which escapes every character that is not printable (newlines,
+    tabs, control and separator characters), so one event is always one line and a value
+    cannot forge another event or field.
+    """
     if isinstance(value, float):
         return f"{value:.3f}"
     text = str(value)
-    return repr(text) if (" " in text or not text) else text
+    return text if _is_bare(text) else repr(text)
+
+
+def _is_bare(text: str) -> bool:
+    return bool(text) and text.isprintable() and not any(c in _QUOTED for c in text)
+
+
+#: Characters that make a printable value quoted: a space splits fields, quotes would be
+#: ambiguous with the quoting itself.
+_QUOTED = frozenset(" '\"")
 
 
 def job_fields(job: Any) -> dict[str, Any]:
