@@ -7,6 +7,7 @@ Each attempt gives one worker id, and each attempt that did not succeed one ``Ta
 
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -139,10 +140,23 @@ def task_result(job: Job, attempts: list[Attempt], task: Task, alias: str) -> Ta
 
 def task_error(attempt: Attempt) -> TaskError:
     cls = OUTCOME_ERRORS.get(attempt.outcome, JobsError)
+    fallback = f"{cls.__module__}.{cls.__qualname__}"
+    path = attempt.error_type if _loaded_exception(attempt.error_type) else fallback
     return TaskError(
-        exception_class_path=attempt.error_type or f"{cls.__module__}.{cls.__qualname__}",
-        traceback=attempt.traceback or attempt.error_message,
+        exception_class_path=path, traceback=attempt.traceback or attempt.error_message
     )
+
+
+def _loaded_exception(path: str) -> bool:
+    """Whether ``path`` names an exception class of a module this process has imported.
+
+    The framework ``import_string``s the path it is given, and the path comes from the
+    database: handing over anything else would import a module named by a row (SPEC §11).
+    """
+    module_name, _, attribute = path.rpartition(".")
+    module = sys.modules.get(module_name) if module_name else None
+    found = getattr(module, attribute, None) if module is not None else None
+    return isinstance(found, type) and issubclass(found, BaseException)
 
 
 def result_of(job_id: uuid.UUID, alias: str) -> TaskResult | None:

@@ -260,3 +260,32 @@ def test_inline__enqueue_runs_the_task_and_returns_its_outcome(settings):
     assert (result.status, result.return_value, result.attempts) == ("SUCCESSFUL", 7, 1)
     failed = tasks.fails.enqueue("inline")
     assert (failed.status, failed.attempts) == ("FAILED", 3)
+
+
+@pytest.mark.parametrize(
+    "error_type",
+    [
+        "tests.tasks.import_canary.Boom",  # a real module that nothing has imported
+        "json.decoder.JSONDecodeError.nested",  # not a class of an imported module
+        "django_jobs.tasks.results.task_error",  # imported, but not an exception class
+        "os.system",
+        "",
+    ],
+)
+def test_result__an_error_type_from_the_database_never_imports_a_module(error_type):
+    import sys
+
+    from django_jobs.tasks.results import Attempt
+
+    attempt = Attempt(1, "w", timezone.now(), Outcome.FAILED, error_type, "boom", "")
+    error = task_error(attempt)
+    assert error.exception_class_path == "django_jobs.exceptions.JobsError"
+    assert error.exception_class is not None
+    assert "tests.tasks.import_canary" not in sys.modules
+
+
+def test_result__an_error_type_of_a_loaded_module_is_handed_over():
+    from django_jobs.tasks.results import Attempt
+
+    attempt = Attempt(1, "w", timezone.now(), Outcome.FAILED, "builtins.ValueError", "x", "")
+    assert task_error(attempt).exception_class is ValueError
