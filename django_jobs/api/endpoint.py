@@ -69,6 +69,9 @@ class Operation:
     #: handler may narrow it (PUT: add to create, change to replace).
     permissions: tuple[str, ...]
     responses: dict[int, Response]
+    #: ... and every one of these as well (an operation that also deletes jobs needs
+    #: ``delete_job``, as the admin asks).
+    permissions_also: tuple[str, ...] = ()
     query: Shape | None = None
     body: Shape | None = None
     #: Error statuses beyond the common ones (say, 409).
@@ -120,9 +123,7 @@ class Endpoint:
         user, via = authenticate(request)
         if via == "session":
             check_csrf(request)
-        if op.permissions and not any(user.has_perm(f"{APP_LABEL}.{p}") for p in op.permissions):
-            needed = " or ".join(f"{APP_LABEL}.{p}" for p in op.permissions)
-            raise Forbidden(f"this needs the permission {needed}")
+        _check_permissions(op, user)
         call = Call(request, user, *self._validate(op, request, kwargs))
         reply = op.handler(call)
         if reply.data is None:
@@ -150,3 +151,12 @@ class Endpoint:
         if errors:
             raise Invalid(errors)
         return values[0], values[1], values[2]
+
+
+def _check_permissions(op: Operation, user: Any) -> None:
+    if op.permissions and not any(user.has_perm(f"{APP_LABEL}.{p}") for p in op.permissions):
+        needed = " or ".join(f"{APP_LABEL}.{p}" for p in op.permissions)
+        raise Forbidden(f"this needs the permission {needed}")
+    for codename in op.permissions_also:
+        if not user.has_perm(f"{APP_LABEL}.{codename}"):
+            raise Forbidden(f"this also needs the permission {APP_LABEL}.{codename}")

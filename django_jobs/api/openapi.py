@@ -40,6 +40,7 @@ messages per invalid field.
 
 def _operation(endpoint: Endpoint, op: Operation) -> dict[str, Any]:
     perms = " or ".join(f"`django_jobs.{p}`" for p in op.permissions)
+    perms = " and ".join([perms, *(f"`django_jobs.{p}`" for p in op.permissions_also)])
     doc: dict[str, Any] = {
         "operationId": f"{op.method.lower()}_{endpoint.name.replace('-', '_')}",
         "summary": op.summary,
@@ -47,6 +48,8 @@ def _operation(endpoint: Endpoint, op: Operation) -> dict[str, Any]:
         "tags": [endpoint.route.split("/")[0]],
         "x-permissions": [f"django_jobs.{p}" for p in op.permissions],
     }
+    if op.permissions_also:
+        doc["x-permissions-also"] = [f"django_jobs.{p}" for p in op.permissions_also]
     params = endpoint.path.parameters("path") + (op.query.parameters("query") if op.query else [])
     if params:
         doc["parameters"] = params

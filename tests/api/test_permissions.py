@@ -49,8 +49,9 @@ def test_every_operation__without_permission_gets_403(method, template, operatio
 
 @pytest.mark.parametrize(("method", "template", "operation"), GUARDED, ids=GUARDED_IDS)
 def test_every_operation__its_permission_passes_the_gate(method, template, operation):
+    also = [p.removeprefix("django_jobs.") for p in operation.get("x-permissions-also", [])]
     for permission in operation["x-permissions"]:
-        user = make_user(permission.removeprefix("django_jobs."))
+        user = make_user(permission.removeprefix("django_jobs."), *also)
         response = send(token_client(user), method, url_of(template), body_of(operation))
         assert response.status_code not in (401, 403), (permission, response.json())
 
@@ -65,6 +66,30 @@ def test_every_operation__other_permissions_do_not_pass(method, template, operat
     user = make_user(*others.values_list("codename", flat=True))
     response = send(token_client(user), method, url_of(template), body_of(operation))
     assert response.status_code == 403
+
+
+ALSO = [op for op in GUARDED if op[2].get("x-permissions-also")]
+
+
+def test_permissions_also__deleting_dead_letters_also_needs_delete_job():
+    """Deleting a dead letter deletes its job: the API asks what the admin asks."""
+    assert sorted(f"{m} {t}" for m, t, _ in ALSO) == [
+        "DELETE /jobs/api/dead-letters/{id}/",
+        "POST /jobs/api/dead-letters/delete/",
+    ]
+    assert all(op["x-permissions-also"] == ["django_jobs.delete_job"] for _, _, op in ALSO)
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "operation"), ALSO, ids=[f"{m} {t}" for m, t, _ in ALSO]
+)
+def test_permissions_also__one_permission_alone_does_not_pass(method, template, operation):
+    for permission in operation["x-permissions"]:
+        user = make_user(permission.removeprefix("django_jobs."))
+        response = send(token_client(user), method, url_of(template), body_of(operation))
+        assert response.status_code == 403, permission
+        assert "django_jobs.delete_job" in response.json()["message"]
+    assert "`django_jobs.delete_job`" in operation["description"]
 
 
 @pytest.mark.parametrize(("method", "template", "operation"), UNSAFE, ids=UNSAFE_IDS)
