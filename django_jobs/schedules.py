@@ -1,4 +1,5 @@
-"""Cron, interval and misfire arithmetic on top of croniter. Pure: every "now" is passed in.
+"""Cron, interval and misfire arithmetic on top of croniter. Pure: every "now" is passed in
+(except validation, which asks whether a cron expression has a next tick after the clock).
 
 Misfire policies decide what happens to ticks missed while no worker ran:
 
@@ -17,7 +18,7 @@ from datetime import timezone as dt_timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from django_jobs.exceptions import JobDefinitionError
 
@@ -59,6 +60,12 @@ class Cron:
         tick = croniter(self.expression, local).get_next(datetime)
         return tick.astimezone(dt_timezone.utc)
 
+    def previous_before(self, moment: datetime) -> datetime:
+        """The last tick strictly before ``moment``, as an aware UTC datetime."""
+        local = moment.astimezone(self.zone)
+        tick = croniter(self.expression, local).get_prev(datetime)
+        return tick.astimezone(dt_timezone.utc)
+
 
 def cron_problem(cron: Cron) -> str | None:
     """A sentence saying what is wrong with ``cron``, or ``None``."""
@@ -81,7 +88,21 @@ def cron_problem(cron: Cron) -> str | None:
         not isinstance(cron.start_at, datetime) or cron.start_at.tzinfo is None
     ):
         return f"start_at must be a timezone-aware datetime, got {cron.start_at!r}"
+    return _never_fires(cron)
+
+
+def _never_fires(cron: Cron) -> str | None:
+    """``Cron("0 0 30 2 *")`` is valid syntax but has no date: refuse it like a typo."""
+    after = max(cron.start_at or datetime.min.replace(tzinfo=dt_timezone.utc), _clock())
+    try:
+        cron.next_after(after)
+    except CroniterBadDateError:
+        return f"{cron.expression!r} never fires (no date matches it after {after:%Y-%m-%d})"
     return None
+
+
+def _clock() -> datetime:
+    return datetime.now(dt_timezone.utc)
 
 
 def check_misfire(misfire: Any) -> str | None:
@@ -98,18 +119,15 @@ def due_ticks(
     following: Any,
     misfire: str | float,
     cap: int,
+    preceding: Any = None,
 ) -> tuple[list[datetime], datetime]:
     """Which ticks to run now, and the next tick to wait for.
 
-    ``next_tick`` is the stored next run; ``following(t)`` gives the tick after ``t``.
-    Returns ``(ticks to enqueue, new next tick)``; the list is empty when nothing is due.
+    ``next_tick`` is the stored next run; ``following(t)`` gives the tick after ``t`` and
+    ``preceding(t)`` the last one strictly before ``t``. Returns ``(ticks to enqueue, new next
+    tick)``; the list is empty when nothing is due.
     """
-    recent: deque[datetime] = deque(maxlen=cap)  # the newest missed ticks only
-    tick = next_tick
-    while tick <= now:
-        recent.append(tick)
-        tick = following(tick)
-    missed = list(recent)
+    missed, tick = missed_ticks(next_tick, now, following, preceding, cap)
     if not missed:
         return [], tick
     if misfire == "all":
@@ -122,3 +140,30 @@ def due_ticks(
         return [missed[-1]], tick
     grace = timedelta(seconds=float(misfire))
     return [t for t in missed if now - t <= grace][:cap], tick
+
+
+def missed_ticks(
+    next_tick: datetime, now: datetime, following: Any, preceding: Any, cap: int
+) -> tuple[list[datetime], datetime]:
+    """The newest ``cap`` ticks from ``next_tick`` up to ``now``, and the first tick after it.
+
+    Walks forward at most ``cap + 1`` ticks. When more were missed (a per-second cron after a
+    week of downtime is 604,800 ticks), it jumps instead: the newest ticks are found backward
+    from ``now`` with ``preceding``, so catching up costs ``cap`` steps, not one per tick.
+    Without ``preceding`` it walks every tick.
+    """
+    recent: deque[datetime] = deque(maxlen=cap)  # the newest missed ticks only
+    tick, walked = next_tick, 0
+    while tick <= now and (preceding is None or walked <= cap):
+        recent.append(tick)
+        tick, walked = following(tick), walked + 1
+    if tick > now:
+        return list(recent), tick
+    newest = preceding(now)
+    after = following(newest)
+    if after <= now:  # ``now`` is itself a tick
+        newest, after = after, following(after)
+    back = [newest]
+    while len(back) < cap:
+        back.append(preceding(back[-1]))
+    return back[::-1], after

@@ -100,6 +100,14 @@ def following(definition: Definition):  # type: ignore[no-untyped-def]
     return lambda tick: tick + step
 
 
+def preceding(definition: Definition, origin: datetime):  # type: ignore[no-untyped-def]
+    """The last tick strictly before a moment; interval ticks sit on ``origin + k * step``."""
+    if definition.cron is not None:
+        return definition.cron.previous_before
+    step = timedelta(seconds=definition.interval or 0)
+    return lambda moment: origin + step * (-((origin - moment) // step) - 1)
+
+
 def enqueue_due(now: datetime | None = None) -> int:
     """Enqueue the due ticks of every schedule this process knows; return jobs enqueued."""
     now = now or timezone.now()
@@ -126,6 +134,7 @@ def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str)
             following(definition),
             misfire,
             jobs_settings.MISFIRE_MAX_RUNS,
+            preceding(definition, schedule.next_run_at),
         )
     if schedule.max_runs is not None:
         ticks = ticks[: max(0, schedule.max_runs - schedule.runs)]

@@ -105,3 +105,68 @@ def test_due_ticks__cap_keeps_the_newest_ticks():
     assert ticks == [now - timedelta(minutes=2), now - timedelta(minutes=1), now]
     once, _ = due_ticks(start, now, minutely, "once", 3)
     assert once == [now]
+
+
+# --- catch-up after long downtime: jump, do not walk -----------------------------------------
+
+
+class Counted:
+    """A tick function that counts its calls."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, moment):
+        self.calls += 1
+        return self.fn(moment)
+
+
+def test_due_ticks__a_week_of_per_second_ticks_costs_cap_steps_not_one_per_tick():
+    cron = Cron("* * * * * *")  # every second
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    now = start + timedelta(days=7, microseconds=500)
+    forward, backward = Counted(cron.next_after), Counted(cron.previous_before)
+    ticks, nxt = due_ticks(start, now, forward, "all", 100, backward)
+    assert forward.calls + backward.calls <= 2 * 100 + 5
+    assert ticks == [now.replace(microsecond=0) - timedelta(seconds=99 - i) for i in range(100)]
+    assert nxt == now.replace(microsecond=0) + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("misfire", ["all", "once", "skip", 30.0])
+@pytest.mark.parametrize("missed", [0, 1, 3, 4, 5, 17])
+@pytest.mark.parametrize("offset", [timedelta(0), timedelta(seconds=20)])
+def test_due_ticks__jumping_gives_what_walking_gives(misfire, missed, offset):
+    cron = Cron("*/1 * * * *")
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    now = start + timedelta(minutes=missed) + offset
+    walked = due_ticks(start, now, cron.next_after, misfire, 4)
+    jumped = due_ticks(start, now, cron.next_after, misfire, 4, cron.previous_before)
+    assert jumped == walked
+
+
+@pytest.mark.parametrize("missed", [0, 1, 3, 4, 5, 17, 10_000])
+@pytest.mark.parametrize("offset", [timedelta(0), timedelta(seconds=7)])
+def test_due_ticks__interval_ticks_jump_on_their_own_grid(missed, offset):
+    from django_jobs.registry import Definition
+    from django_jobs.worker.recurring import following, preceding
+
+    definition = Definition("every_30s", 1, print, interval=30)
+    start = datetime(2026, 11, 1, 8, 0, 5, tzinfo=UTC)
+    now = start + timedelta(seconds=30 * missed) + offset
+    step = following(definition)
+    ticks, nxt = due_ticks(start, now, step, "all", 4, preceding(definition, start))
+    expected = [start + timedelta(seconds=30 * k) for k in range(max(0, missed - 3), missed + 1)]
+    assert ticks == expected
+    assert nxt == start + timedelta(seconds=30 * (missed + 1))
+
+
+@pytest.mark.parametrize("expression", ["0 0 30 2 *", "0 0 31 4 *", "0 0 31 2,4,6,9,11 *"])
+def test_cron__an_expression_with_no_date_is_refused(expression):
+    with pytest.raises(JobDefinitionError, match="never fires") as info:
+        Cron(expression)
+    assert info.value.check_id == "django_jobs.E012"
+
+
+def test_cron__day_of_month_or_weekday_still_fires():
+    # Day of month and day of week are OR-ed when both are restricted: Mondays, and Feb 30.
+    assert Cron("0 0 30 2 1").next_after(datetime(2026, 1, 1, tzinfo=UTC)).weekday() == 0
