@@ -1,11 +1,15 @@
 """System checks. Every id is listed, with its fix, in docs/reference/checks.md.
 
+Hints carry the fix itself: an installed package has no docs folder to point at.
+
 * ``django_jobs.E001`` a ``DJANGO_JOBS_*`` setting has an invalid value
 * ``django_jobs.E002`` ``DJANGO_JOBS_DATABASE`` names a database alias that does not exist
 * ``django_jobs.E004`` the jobs database is of an unsupported kind
 * ``django_jobs.W001`` an unknown ``DJANGO_JOBS_*`` setting (a typo?)
 * ``django_jobs.W002`` inline mode is on while ``DEBUG`` is off
 * ``django_jobs.W003`` PostgreSQL through psycopg2: LISTEN/NOTIFY off, workers only poll
+* ``django_jobs.W004`` a setting whose prefix is a slip of ``DJANGO_JOBS_`` (``DJANGO_JOB_INLINE``)
+* ``django_jobs.W005`` the jobs database is an SQLite file not in WAL mode (tag ``database``)
 * ``django_jobs.E010`` a job definition has an invalid option (found in a ``jobs.py``)
 * ``django_jobs.E011`` two job definitions share one ``(name, version)``
 * ``django_jobs.E012`` a job definition's schedule is invalid (cron, misfire, arguments)
@@ -19,10 +23,15 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 
-from django_jobs.conf import PREFIX, SETTINGS, invalid_settings, unknown_settings
+from django_jobs.conf import (
+    PREFIX,
+    SETTINGS,
+    invalid_settings,
+    misspelled_prefix_settings,
+    unknown_settings,
+)
 from django_jobs.registry import registry
 
-DOCS = "see docs/reference/checks.md"
 SUPPORTED_VENDORS = ("postgresql", "sqlite", "mysql")
 
 
@@ -33,17 +42,25 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         messages.append(
             Error(
                 f"{name} {problem}.",
-                hint=f"{SETTINGS[name[len(PREFIX) :]].doc} ({DOCS})",
+                hint=SETTINGS[name[len(PREFIX) :]].doc,
                 id="django_jobs.E001",
             )
         )
     for name, close in unknown_settings():
-        hint = f"Did you mean {close}?" if close else "Remove it, or check the list of settings."
         messages.append(
             Warning(
                 f"{name} is not a django_jobs setting.",
-                hint=f"{hint} ({DOCS})",
+                hint=f"Did you mean {close}?" if close else _known_settings(),
                 id="django_jobs.W001",
+            )
+        )
+    for name, intended in misspelled_prefix_settings():
+        messages.append(
+            Warning(
+                f"{name} looks like a django_jobs setting with a misspelled prefix; "
+                "django_jobs ignores it.",
+                hint=f"Did you mean {intended}? django_jobs reads only {PREFIX}* settings.",
+                id="django_jobs.W004",
             )
         )
     if getattr(settings, PREFIX + "INLINE", False) is True and not settings.DEBUG:
@@ -51,7 +68,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             Warning(
                 f"{PREFIX}INLINE is on while DEBUG is off: every enqueue runs its job inside the "
                 "request.",
-                hint=f"Inline mode is meant for tests; turn it off in production ({DOCS})",
+                hint=f"Inline mode is meant for tests: set {PREFIX}INLINE = True only in test "
+                "settings, or with override_settings in the tests that need it.",
                 id="django_jobs.W002",
             )
         )
@@ -67,7 +85,8 @@ def check_database(app_configs: Any = None, databases: Any = None, **kwargs: Any
         return [
             Error(
                 f"{PREFIX}DATABASE is {alias!r}, which is not in DATABASES.",
-                hint=f"Use one of: {', '.join(settings.DATABASES)} ({DOCS})",
+                hint=f"Add it to DATABASES, or set {PREFIX}DATABASE to one of: "
+                f"{', '.join(settings.DATABASES)}.",
                 id="django_jobs.E002",
             )
         ]
@@ -77,7 +96,8 @@ def check_database(app_configs: Any = None, databases: Any = None, **kwargs: Any
             Error(
                 f"The jobs database {alias!r} is {connection.vendor}, "
                 "which django_jobs does not support.",
-                hint=f"Use PostgreSQL, SQLite or MySQL/MariaDB ({DOCS})",
+                hint="Keep the jobs tables in PostgreSQL, SQLite or MySQL/MariaDB, with "
+                f"{PREFIX}DATABASE naming that database's alias.",
                 id="django_jobs.E004",
             )
         ]
@@ -86,11 +106,50 @@ def check_database(app_configs: Any = None, databases: Any = None, **kwargs: Any
             Warning(
                 f"The jobs database {alias!r} uses psycopg2: "
                 "workers cannot LISTEN and will only poll.",
-                hint=f"pip install 'django-jobs[postgres]' (psycopg 3) for instant pickup ({DOCS})",
+                hint="pip install 'django-jobs[postgres]' (psycopg 3) for instant pickup, or "
+                "add django_jobs.W003 to SILENCED_SYSTEM_CHECKS to keep polling.",
                 id="django_jobs.W003",
             )
         ]
     return []
+
+
+def _known_settings() -> str:
+    return "Remove it, or rename it to one of the django_jobs settings: " + ", ".join(
+        PREFIX + name for name in sorted(SETTINGS)
+    )
+
+
+@register(Tags.database)
+def check_sqlite_journal(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Any]:
+    """An SQLite jobs database should be in WAL mode: the worker and the site write at once.
+
+    Reading the journal mode needs a connection, and system checks open none unless they are
+    handed databases (``migrate``, ``check --database``, the test runner): tagged ``database``
+    and quiet otherwise, as Django's own database checks are.
+    """
+    alias = getattr(settings, PREFIX + "DATABASE", "default")
+    if not databases or alias not in databases or alias not in settings.DATABASES:
+        return []  # E001 / E002 report a bad alias
+    connection = connections[alias]
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        return []  # an in-memory database cannot be shared by a worker anyway
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        mode = str(cursor.fetchone()[0]).lower()
+    if mode == "wal":
+        return []
+    return [
+        Warning(
+            f"The jobs database {alias!r} is SQLite in journal_mode={mode}: readers and the "
+            "writer block each other, so the worker and the site meet 'database is locked'.",
+            hint='Add "init_command": "PRAGMA journal_mode=WAL;" to its OPTIONS in DATABASES, '
+            "or run PRAGMA journal_mode=WAL; once on the file (the mode is kept in it).",
+            id="django_jobs.W005",
+        )
+    ]
 
 
 def _is_psycopg3(connection: Any) -> bool:
@@ -104,7 +163,8 @@ def check_definitions(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return [
         Error(
             f"{module}: {exc}",
-            hint=f"Fix the definition; runjobs will not start until then ({DOCS})",
+            hint="Fix the definition; runjobs will not start until then, nor will "
+            "runserver or migrate.",
             obj=module,
             id=exc.check_id,
         )

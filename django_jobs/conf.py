@@ -3,12 +3,14 @@
 Use ``from django_jobs.conf import jobs_settings`` and read ``jobs_settings.WORKER_TIMEOUT``:
 the value comes from ``django.conf.settings`` at that moment, so ``override_settings`` works.
 An invalid value raises ``ImproperlyConfigured`` naming the setting; ``manage.py check``
-reports the same problem as ``django_jobs.E001`` and unknown names as ``django_jobs.W001``.
+reports the same problem as ``django_jobs.E001``, unknown names as ``django_jobs.W001`` and
+names whose prefix is a slip of ``DJANGO_JOBS_`` (``DJANGO_JOB_INLINE``) as ``django_jobs.W004``.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +22,10 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 PREFIX = "DJANGO_JOBS_"
+#: Prefixes (upper case, letters only) taken for a slip of ``DJANGO_JOBS_`` although they are
+#: not close to it by spelling; closer ones (``DJANGO_JOB_``, ``DJANGOJOBS_``) are found by
+#: similarity.
+SHORT_PREFIXES = ("JOB", "JOBS")
 
 
 @dataclass(frozen=True)
@@ -253,3 +259,38 @@ def unknown_settings() -> list[tuple[str, str | None]]:
             close = difflib.get_close_matches(attr, known, n=1, cutoff=0.8)
             found.append((attr, close[0] if close else None))
     return found
+
+
+def misspelled_prefix_settings() -> list[tuple[str, str]]:
+    """``(name, intended name)`` for settings whose prefix is a slip of ``DJANGO_JOBS_``.
+
+    ``DJANGO_JOB_INLINE``, ``DJANGOJOBS_INLINE``, ``DJANGO_JOBSINLINE`` and ``JOBS_INLINE`` all
+    mean ``DJANGO_JOBS_INLINE``, which django_jobs would otherwise never read.
+    """
+    return [
+        (attr, intended)
+        for attr in dir(settings)
+        if attr.isupper() and not attr.startswith(PREFIX)
+        for intended in [_intended_name(attr)]
+        if intended
+    ]
+
+
+def _intended_name(attr: str) -> str | None:
+    for name in sorted(SETTINGS, key=len, reverse=True):
+        if attr.endswith(name) and _is_prefix_slip(attr[: -len(name)]):
+            return PREFIX + name
+    if "JOB" not in attr:
+        return None
+    # The name after the prefix is misspelled as well: DJANGO_JOB_WORKER_TIMOUT.
+    close = difflib.get_close_matches(attr, [PREFIX + name for name in SETTINGS], n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def _is_prefix_slip(head: str) -> bool:
+    letters = re.sub(r"[^A-Z]", "", head)
+    if not letters:
+        return False
+    if letters in SHORT_PREFIXES:
+        return True
+    return difflib.SequenceMatcher(None, letters, "DJANGOJOBS").ratio() >= 0.8

@@ -62,3 +62,36 @@ def test_every_setting_has_a_doc():
     for setting in SETTINGS.values():
         assert setting.doc.endswith(".")
         setting.validate(setting.default)  # defaults are valid
+
+
+@pytest.mark.parametrize(
+    ("name", "intended"),
+    [
+        ("DJANGO_JOB_INLINE", "DJANGO_JOBS_INLINE"),
+        ("DJANGOJOBS_INLINE", "DJANGO_JOBS_INLINE"),
+        ("DJANGO_JOBSINLINE", "DJANGO_JOBS_INLINE"),
+        ("DJANGO_JOBSS_INLINE", "DJANGO_JOBS_INLINE"),
+        ("JOBS_INLINE", "DJANGO_JOBS_INLINE"),
+        ("JOB_DATABASE", "DJANGO_JOBS_DATABASE"),
+        ("DJANGO_JOB_WORKER_TIMOUT", "DJANGO_JOBS_WORKER_TIMEOUT"),
+    ],
+)
+def test_misspelled_prefix_settings__suggests_the_intended_name(name, intended):
+    from django_jobs.conf import misspelled_prefix_settings
+
+    with override_settings(**{name: True}):
+        assert misspelled_prefix_settings() == [(name, intended)]
+
+
+def test_misspelled_prefix_settings__leaves_other_settings_alone():
+    from django_jobs.conf import misspelled_prefix_settings
+
+    others = {
+        "CELERY_WORKER_TIMEOUT": 1,
+        "RQ_DEFAULT_QUEUE": "x",
+        "DJANGO_INLINE": True,
+        "JOBSITE_URL": "x",
+        "DJANGO_JOBS_INLINE": True,
+    }
+    with override_settings(**others):
+        assert misspelled_prefix_settings() == []
