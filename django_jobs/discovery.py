@@ -31,9 +31,12 @@ def autodiscover(module_name: str = "jobs") -> list[str]:
     With a django_jobs ``TASKS`` backend, ``<app>.tasks`` is imported as well and every
     ``Task`` of those modules is registered (``django_jobs.backend.register_discovered``).
 
-    A definition error does not stop Django from starting: it is kept in
-    ``registry.errors`` and reported by ``manage.py check`` (``django_jobs.E010``-``E012``), which
-    also stops ``runjobs`` from starting. Other import errors propagate as usual.
+    A bad definition does not stop the import: it is kept in ``registry.errors``, logged, and
+    reported by ``manage.py check`` (``django_jobs.E010``-``E012``) with every other one, which
+    stops the commands that run checks (``runserver``, ``migrate``, ``runjobs``...); the module's
+    other definitions register. A ``JobDefinitionError`` the module raises itself (a bad
+    ``Cron(...)`` built before ``@job`` sees it) ends that module's import and is kept the same
+    way. Other import errors propagate as usual.
     """
     with_tasks = uses_jobs_tasks_backend()
     names = [module_name]
@@ -53,13 +56,16 @@ def _import_modules(module_name: str) -> list[str]:
         dotted = f"{app_config.name}.{module_name}"
         if not _has_package(app_config.name) or find_spec(dotted) is None:
             continue
+        before = len(registry.errors)
         try:
-            import_module(dotted)
+            with registry.collecting_errors():
+                import_module(dotted)
         except JobDefinitionError as exc:
             registry.errors.append((dotted, exc))
-            logger.error("definition error in %s: %s", dotted, exc)
-            continue
-        found.append(dotted)
+        else:
+            found.append(dotted)
+        for module, error in registry.errors[before:]:
+            logger.error("definition error in %s: %s", module, error)
     return found
 
 

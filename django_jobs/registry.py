@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -206,6 +207,23 @@ class Registry:
         self._definitions: dict[tuple[str, int], Definition] = {}
         #: Errors met while importing ``jobs.py`` modules: ``(module, JobDefinitionError)``.
         self.errors: list[tuple[str, JobDefinitionError]] = []
+        self._collecting = False
+
+    @contextlib.contextmanager
+    def collecting_errors(self) -> Iterator[None]:
+        """While discovery imports a ``jobs.py``, a bad definition is kept in ``errors`` (for
+        ``manage.py check``) instead of raised, so the module's other definitions register."""
+        previous, self._collecting = self._collecting, True
+        try:
+            yield
+        finally:
+            self._collecting = previous
+
+    def keep_error(self, module: str, exc: JobDefinitionError) -> bool:
+        """Keep ``exc`` when errors are being collected; ``False`` when it must be raised."""
+        if self._collecting:
+            self.errors.append((module, exc))
+        return self._collecting
 
     def register(self, definition: Definition) -> Definition:
         ident = (definition.name, definition.version)
@@ -283,14 +301,38 @@ def job(
     the definition and the option. See docs/reference/definitions.md for the options.
     """
 
-    def register(fn: Callable[..., Any]) -> Definition:
-        def_name = opt.definition_name(name if name is not None else default_name(fn))
-        clean = _validated(def_name, version, fn, options)
-        definition = Definition(name=def_name, version=version, func=fn, **clean)
-        functools.update_wrapper(definition, fn, updated=())  # type: ignore[arg-type]
-        return registry.register(definition)
+    def register(fn: Callable[..., Any]) -> Definition | InvalidDefinition:
+        try:
+            def_name = opt.definition_name(name if name is not None else default_name(fn))
+            clean = _validated(def_name, version, fn, options)
+            definition = Definition(name=def_name, version=version, func=fn, **clean)
+            functools.update_wrapper(definition, fn, updated=())  # type: ignore[arg-type]
+            return registry.register(definition)
+        except JobDefinitionError as exc:
+            if not registry.keep_error(getattr(fn, "__module__", "") or "?", exc):
+                raise
+            return InvalidDefinition(fn, exc)
 
     return register if func is None else register(func)
+
+
+class InvalidDefinition:
+    """Stands in for a ``@job`` function whose definition is kept in ``registry.errors``.
+
+    Calling it runs the function; enqueueing raises the definition's error.
+    """
+
+    def __init__(self, func: Callable[..., Any], error: JobDefinitionError) -> None:
+        self.func, self.error = func, error
+        functools.update_wrapper(self, func, updated=())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise JobDefinitionError(f"{self.error} (not registered)", check_id=self.error.check_id)
+
+    using = enqueue = enqueue_many = _refuse
 
 
 def default_name(fn: Callable[..., Any]) -> str:
@@ -321,7 +363,11 @@ class RecurringJob:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("abstract", False):
             return
-        cls.definition = registry.register(_recurring_definition(cls))
+        try:
+            cls.definition = registry.register(_recurring_definition(cls))
+        except JobDefinitionError as exc:
+            if not registry.keep_error(cls.__module__, exc):
+                raise
 
     def run(self) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define run()")
