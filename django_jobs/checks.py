@@ -134,7 +134,7 @@ def check_sqlite_journal(
     if not databases or alias not in databases or alias not in settings.DATABASES:
         return []  # E001 / E002 report a bad alias
     connection = connections[alias]
-    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():  # type: ignore[attr-defined]
         return []  # an in-memory database cannot be shared by a worker anyway
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
