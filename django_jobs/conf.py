@@ -88,6 +88,23 @@ def _ttl(value: Any) -> timedelta | None:
     )
 
 
+def _redaction_hook(value: Any) -> Callable[[str], str] | None:
+    """``None``, a callable ``(text) -> text``, or the dotted path of one (from settings, never
+    from the database)."""
+    if value is None or callable(value):
+        return value
+    if isinstance(value, str):
+        from django.utils.module_loading import import_string
+
+        try:
+            hook = import_string(value)
+        except ImportError as exc:
+            raise ValueError(f"cannot be imported ({exc})") from None
+        if callable(hook):
+            return hook
+    raise ValueError(f"must be None, a callable or the dotted path of one, got {value!r}")
+
+
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
@@ -113,6 +130,13 @@ SETTINGS: dict[str, Setting] = {
             timedelta(days=7),
             "How long finished jobs are kept (None: forever).",
             _ttl,
+        ),
+        Setting(
+            "REDACT",
+            None,
+            "Callable (or its dotted path) applied to a job's error message and traceback "
+            "before they are logged or stored.",
+            _redaction_hook,
         ),
         Setting("INLINE", False, "Test mode: enqueue runs the job at once, in-process.", _boolean),
         Setting(

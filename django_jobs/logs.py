@@ -13,6 +13,10 @@ from typing import Any
 
 logger = logging.getLogger("django_jobs")
 
+#: Longest value a log line shows (an error message is cut there); ``record.jobs`` keeps the
+#: whole value for formatters that want it.
+MAX_VALUE_LENGTH = 500
+
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     if not logger.isEnabledFor(level):
@@ -31,6 +35,9 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     text = str(value)
+    if len(text) > MAX_VALUE_LENGTH:
+        cut = len(text) - MAX_VALUE_LENGTH
+        text = f"{text[:MAX_VALUE_LENGTH]}...[{cut} more characters]"
     return text if _is_bare(text) else repr(text)
 
 

@@ -28,6 +28,7 @@ from django_jobs.context import body, current_job
 from django_jobs.exceptions import JobCancelled, JobInterrupted, JobResultError, JobTimeout
 from django_jobs.logs import job_fields, log_event
 from django_jobs.models import Job, Outcome
+from django_jobs.redaction import redact
 from django_jobs.registry import Definition, registry
 from django_jobs.worker import record
 from django_jobs.worker.completions import Completions
@@ -237,7 +238,7 @@ def failure(exc: BaseException, definition: Definition | None) -> Result:
         outcome,
         error=exc,
         error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
-        message=message,
-        traceback="".join(tb.format_exception(type(exc), exc, exc.__traceback__)),
+        message=redact(message),
+        traceback=redact("".join(tb.format_exception(type(exc), exc, exc.__traceback__))),
         retryable=retryable,
     )

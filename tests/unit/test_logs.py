@@ -50,3 +50,8 @@ def test_log_event__structured_fields_keep_the_raw_value(
     with caplog.at_level(logging.INFO, logger="django_jobs"):
         log_event("job.started", queue="q\n")
     assert caplog.records[0].jobs == {"queue": "q\n"}
+
+
+def test_log_event__a_long_value_is_cut_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    line = _line(caplog, error="x" * 10_000)
+    assert line == f"job.failed error='{'x' * 500}...[9500 more characters]'"
