@@ -61,6 +61,7 @@ class Slot:
     current: Any = None  # .raw: the 16 bytes of the running job's id (zeros: none)
     cancels: Any = None  # .value: bumped by the supervisor when a claimed job not yet
     #                      running was asked to cancel
+    stop: Any = None  # .value: set by the supervisor at the first signal, for every process
 
     def set(self, name: str, value: float) -> None:
         holder = getattr(self, name)
@@ -124,6 +125,8 @@ class WorkerLoop:
         self.cancels_seen = 0
         self.cancel_asked: set[uuid.UUID] = set()
         self.claimed: list[Job] = []  # claimed by this process, not started yet
+        self.last_claimed = 0  # jobs the last turn claimed
+        self.burst_check = False  # burst: the next turn is the one after the last staging
 
     def install_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -142,17 +145,17 @@ class WorkerLoop:
         outage = 0
         self.completions.watch()
         try:
-            while not self.stopping and not self._limit_reached():
+            while not self.should_stop() and not self._limit_reached():
                 try:
                     ran = self.turn()
-                    if ran == 0 and self.options.burst and self._drained():
+                    if self.options.burst and self._burst_over(ran):
                         break
                     outage = 0
                 except (DatabaseError, InterfaceError) as exc:
                     outage += 1
                     self._database_away(exc, outage)
                     continue
-                if ran == 0 and not self.stopping:
+                if ran == 0 and not self.stopping and not self.burst_check:
                     self.waiter.wait(self.options.idle_interval)
         finally:
             try:
@@ -165,6 +168,13 @@ class WorkerLoop:
                 if self.session is not None:
                     self.session.close()
         return self.processed
+
+    def should_stop(self) -> bool:
+        """Told to stop: by SIGTERM, or by the supervisor's flag (which is set before it logs
+        ``worker.stopping``, so no claim starts after that line)."""
+        if not self.stopping and self.slot.stop is not None and self.slot.stop.value:
+            self.stopping = True
+        return self.stopping
 
     def _database_away(self, exc: Exception, attempt: int) -> None:
         """Drop the broken connection and wait (1, 2, 4 ... 30 s) before trying again."""
@@ -186,8 +196,9 @@ class WorkerLoop:
     def turn(self) -> int:
         """One pass of the loop without the wait; return how many jobs ran."""
         self._periodic()
+        self.last_claimed = 0
         queues = self.selector.current()
-        if queues is not None and not queues:
+        if (queues is not None and not queues) or self.should_stop():
             return 0
         fresh = None  # the first job of a new claim starts at its claim's time
         if not self.claimed:
@@ -196,13 +207,14 @@ class WorkerLoop:
                 self.stopping = True
                 return 0
             self.claimed = self.claim(queues, limit)
+            self.last_claimed = len(self.claimed)
             self._return_budget(limit - len(self.claimed))
             fresh = self.claimed[0] if self.claimed else None
         ran = 0
         # Claimed jobs stay in ``self.claimed`` until they start: when a turn ends early (the
         # database went away), the next turn runs them, still under their claim tokens.
         while self.claimed:
-            if self.stopping:  # hand back what we claimed but did not start
+            if self.should_stop():  # hand back what we claimed but did not start
                 self._hand_back(self.claimed)
                 self.claimed = []
                 break
@@ -364,12 +376,15 @@ class WorkerLoop:
             with self.slot.budget.get_lock():
                 self.slot.budget.value += unused
 
-    def _drained(self) -> bool:
-        """Burst mode: nothing ready now in our queues (retries waiting out a backoff do not
-        count)."""
-        maintenance.stage_due()
-        ready = Job.objects.using(self.alias).filter(state=State.QUEUED)
-        queues = self.selector.current()
-        if queues is not None:
-            ready = ready.filter(queue__in=queues)
-        return not ready.exists()
+    def _burst_over(self, ran: int) -> bool:
+        """Burst mode: over once a claim made right after staging got nothing. What a pause,
+        a limit, a busy group key or a rate limit holds back is not waited for, nor are
+        ``scheduled`` jobs (a future ``run_at``, a retry waiting out its backoff)."""
+        if ran or self.last_claimed:
+            self.burst_check = False
+            return False
+        if self.burst_check:
+            return True
+        maintenance.stage_due()  # what has just come due is claimable now: one more turn
+        self.burst_check = True
+        return False

@@ -4,12 +4,14 @@ It registers the worker tree in the Worker table and heartbeats every row of it,
 a process that dies, stops hard a job past its timeout (the process is killed and replaced,
 the attempt fails with outcome "timeout"), and applies the shutdown policy: the first
 SIGTERM/SIGINT stops claiming and lets each job follow its ``on_shutdown`` within the grace
-period; a second one stops everything at once, requeueing.
+period; a second one stops everything at once, requeueing. A signal that arrives while the
+worker starts is honoured too: no process is started after it, and every process started
+before it is told (see ``worker.process``).
 """
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -22,39 +24,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, connections
-from django.db.models import Q
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import log_event
-from django_jobs.models import Job, Outcome, Worker, WorkerState
-from django_jobs.states import State
-from django_jobs.worker import maintenance, recurring
-from django_jobs.worker.loop import CANCEL_SIGNAL, IDLE, LoopOptions, Slot, WorkerLoop
+from django_jobs.models import Outcome, Worker, WorkerState
+from django_jobs.worker import burst, maintenance, recurring
+from django_jobs.worker.hard_stops import HardStops
+from django_jobs.worker.loop import IDLE, LoopOptions, QueueSelector, Slot
+from django_jobs.worker.process import child_main, signals_held
 from django_jobs.worker.wakeup import Waiter
 
 _fork = multiprocessing.get_context("fork")
 #: Seconds between two "worker.summary" log lines.
 SUMMARY_INTERVAL = 60.0
-
-
-class ProgressBar:
-    """``--burst`` on a terminal: ``[#####.....] 120/400 jobs`` redrawn in place."""
-
-    def __init__(self, total: int, stream: Any) -> None:
-        self.total, self.stream, self.shown = max(total, 1), stream, -1
-
-    def show(self, done: int) -> None:
-        if done == self.shown:
-            return
-        self.shown = done
-        filled = min(30, 30 * done // self.total)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} jobs")
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
 
 
 @dataclass
@@ -63,37 +46,18 @@ class Child:
     process: Any
     slot: Slot
     started: float = field(default_factory=time.monotonic)
-
-
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this process if its supervisor dies (no orphans run jobs)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def _child_main(worker_id: str, options: LoopOptions, slot: Slot) -> None:
-    _die_with_parent()
-    connections.close_all()  # never share the parent's sockets
-    loop = WorkerLoop(worker_id, options, slot)
-    loop.install_signals()
-    try:
-        loop.run()
-    finally:
-        connections.close_all()
+    told_to_stop: bool = False
 
 
 @dataclass
-class Supervisor:
+class Supervisor(HardStops):
     options: LoopOptions
     concurrency: int
     name: str = ""
     children: list[Child] = field(default_factory=list)
     stop_requested: int = 0
     stop_started: float = 0.0
-    progress: ProgressBar | None = None
+    progress: burst.ProgressBar | None = None
     pending: list[float] = field(default_factory=list)
     quick_deaths: int = 0
     woken: bool = False
@@ -110,29 +74,51 @@ class Supervisor:
         self.started = time.monotonic()
         self.finished_processed = 0
         self.finished_failed = 0
+        self.hard_stops = 0  # processes stopped hard: a job past its timeout, cancelled, ...
+        self.report: burst.Report | None = None  # with --burst, once it has ended
         # --max-jobs is for the whole worker: its processes draw from one shared budget.
         limit = self.options.max_jobs
         self.budget = _fork.Value("i", limit) if limit is not None else None
+        # Set at the first signal, read by every process before it claims. No lock: a
+        # process killed while holding one would leave the supervisor's handler waiting.
+        self.stop_flag = _fork.RawValue("b", 0)
         self.waiter = Waiter(self.alias)
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    def install_signals(self) -> None:
+        """Handle SIGTERM and SIGINT from now on (before the banner: a stop sent as soon as
+        it shows is a clean stop)."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
 
     def run(self, progress_stream: Any = None) -> int:
         """Start, supervise until every process has ended, clean up; return the exit code.
 
         ``progress_stream``: in burst mode, draw a progress bar there (a terminal).
         """
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        self.install_signals()
         self.register()
+        try:
+            self.start(progress_stream)
+            self.supervise()
+        finally:
+            self.finish()
+        return 0
+
+    def start(self, progress_stream: Any) -> None:
+        """The start-up steps; a stop requested meanwhile skips the rest of them."""
         if self.options.burst and progress_stream is not None:
-            self.progress = ProgressBar(self.ready_count(), progress_stream)
-        if self.options.recurring:
+            total = burst.ready_count(self.options.queues, self.alias)
+            self.progress = burst.ProgressBar(total, progress_stream)
+        if self.options.recurring and not self.stop_requested:
             recurring.sync_schedules()
-        maintenance.rescue_dead_workers()
+        if not self.stop_requested:
+            maintenance.rescue_dead_workers()
         connections.close_all()
         for _ in range(self.concurrency):
-            self.children.append(self.spawn())
+            if self.stop_requested or self.spawn() is None:
+                return
         log_event(
             "worker.started",
             worker=self.worker_id,
@@ -140,21 +126,16 @@ class Supervisor:
             queues=",".join(self.options.queues or []) or None,
             role=self.options.role,
         )
-        try:
-            self.supervise()
-        finally:
-            if self.progress is not None:
-                self.progress.show(self.processed())
-                self.progress.close()
-            self.unregister()
-            self.waiter.close()
-        return 0
 
-    def ready_count(self) -> int:
-        ready = Job.objects.using(self.alias).filter(state=State.QUEUED)
-        if self.options.queues:
-            ready = ready.filter(queue__in=self.options.queues)
-        return ready.count()
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.show(self.processed())
+            self.progress.close()
+        if self.options.burst:
+            queues = QueueSelector(self.options.queues, self.options.role, self.alias).current()
+            self.report = burst.report(self.worker_id, queues, self.alias, self.processed())
+        self.unregister()
+        self.waiter.close()
 
     def register(self) -> None:
         Worker.objects.using(self.alias).create(
@@ -173,9 +154,17 @@ class Supervisor:
         Worker.objects.using(self.alias).filter(pk__in=ids).exclude(state=WorkerState.DEAD).update(
             state=WorkerState.STOPPED, stopped_at=now
         )
-        log_event("worker.stopped", worker=self.worker_id, processed=self.processed())
+        log_event(
+            "worker.stopped",
+            worker=self.worker_id,
+            processed=self.processed(),
+            hard_stops=self.hard_stops,
+        )
 
-    def spawn(self) -> Child:
+    def spawn(self) -> Child | None:
+        """Start one worker process (added to ``children``); ``None`` when a stop was asked
+        for first. Forked with the stop signals held, so that whenever one arrives, either
+        no process is started or the new one is in ``children`` and is told to stop."""
         self.generation += 1
         worker_id = f"{self.worker_id}/{self.generation}"
         Worker.objects.using(self.alias).create(
@@ -187,7 +176,31 @@ class Supervisor:
             role=self.options.role or "",
             concurrency=1,
         )
-        slot = Slot(
+        slot = self.new_slot()
+        connections.close_all()
+        child = None
+        with signals_held():
+            if not self.stop_requested:
+                process = _fork.Process(
+                    target=child_main,
+                    args=(worker_id, self.options, slot),
+                    name=f"runjobs {worker_id}",
+                    daemon=False,
+                )
+                process.start()
+                child = Child(worker_id, process, slot)
+                self.children.append(child)
+        rows = Worker.objects.using(self.alias).filter(pk=worker_id)
+        if child is None:
+            rows.update(state=WorkerState.STOPPED, stopped_at=timezone.now())
+            return None
+        if self.stop_requested:  # the signal came while the process was being started
+            self.tell_to_stop(child)
+        rows.update(pid=child.process.pid)
+        return child
+
+    def new_slot(self) -> Slot:
+        return Slot(
             _fork.Value("d", 0.0),
             _fork.Value("i", IDLE),
             _fork.Value("i", 0),
@@ -195,17 +208,8 @@ class Supervisor:
             budget=self.budget,
             current=_fork.RawArray("c", 16),
             cancels=_fork.Value("i", 0),
+            stop=self.stop_flag,
         )
-        connections.close_all()
-        process = _fork.Process(
-            target=_child_main,
-            args=(worker_id, self.options, slot),
-            name=f"runjobs {worker_id}",
-            daemon=False,
-        )
-        process.start()
-        Worker.objects.using(self.alias).filter(pk=worker_id).update(pid=process.pid)
-        return Child(worker_id, process, slot)
 
     # --- watching ---------------------------------------------------------------------------
 
@@ -252,7 +256,8 @@ class Supervisor:
         return next_beat, next_summary
 
     def summary(self) -> None:
-        """The periodic one-line summary: jobs run and failed so far, processes alive."""
+        """The periodic one-line summary: jobs run and failed so far, processes stopped hard,
+        processes alive."""
         failed = self.finished_failed + sum(c.slot.failed.value for c in self.children)
         elapsed = time.monotonic() - self.started
         log_event(
@@ -260,6 +265,7 @@ class Supervisor:
             worker=self.worker_id,
             processed=self.processed(),
             failed=failed,
+            hard_stops=self.hard_stops,
             processes=len(self.children),
             rate=self.processed() / elapsed if elapsed else 0.0,
         )
@@ -268,63 +274,13 @@ class Supervisor:
         ids = [self.worker_id, *(c.worker_id for c in self.children)]
         Worker.objects.using(self.alias).filter(pk__in=ids).update(heartbeat_at=timezone.now())
 
-    def watch_jobs(self) -> None:
-        """Interrupt cancelled jobs (then stop them hard after the grace), stop stalled ones."""
-        by_id = {c.worker_id: c for c in self.children if c.process.is_alive()}
-        if not by_id:
-            return
-        now = timezone.now()
-        rows = (
-            Job.objects.using(self.alias)
-            .filter(state=State.RUNNING, worker__in=list(by_id))
-            .filter(Q(cancel_requested_at__isnull=False) | Q(lease_expires_at__lt=now))
-            .values_list("pk", "worker", "cancel_requested_at", "lease_expires_at")
-        )
-        for pk, worker, cancel_at, lease in rows:
-            child = by_id[worker]
-            if pk != child.slot.current_job():
-                # Claimed by the process but not running (waiting its turn in the batch, or
-                # run and not recorded yet): the process looks before it starts the job.
-                if cancel_at is not None and pk not in self.cancel_noted:
-                    self.cancel_noted.add(pk)
-                    child.slot.cancels.value += 1
-                continue
-            if lease is not None and lease < now:
-                log_event("job.stalled", logging.WARNING, job=pk, worker=worker)
-                self.kill(
-                    child,
-                    Outcome.STALLED,
-                    "stalled: no heartbeat() within the job's heartbeat_timeout",
-                )
-            elif pk not in self.cancel_signalled:
-                self.cancel_signalled.add(pk)
-                os.kill(child.process.pid, CANCEL_SIGNAL)
-            elif (now - cancel_at).total_seconds() > jobs_settings.CANCEL_GRACE:
-                self.kill(
-                    child,
-                    Outcome.CANCELLED,
-                    "cancelled; stopped hard after the cancel grace period",
-                )
-
-    def enforce_deadlines(self) -> None:
-        for child in list(self.children):
-            deadline = child.slot.deadline.value
-            if deadline and time.time() > deadline and child.process.is_alive():
-                log_event("worker.hard_timeout", logging.WARNING, worker=child.worker_id)
-                self.kill(
-                    child,
-                    Outcome.TIMEOUT,
-                    "timeout: the job ignored its soft timeout and was stopped hard",
-                )
-
     def reap(self) -> None:
         """Collect ended processes; replace them unless stopping or draining (burst)."""
         for child in list(self.children):
             if child.process.is_alive():
                 continue
             child.process.join()
-            self.children.remove(child)
-            self._count(child)
+            self.retire(child)
             code = child.process.exitcode
             # A process may end in the middle of a job (a crash, os._exit() in job code).
             ended = maintenance.end_process_jobs(
@@ -341,9 +297,6 @@ class Supervisor:
                     exitcode=code,
                     jobs=ended,
                 )
-            Worker.objects.using(self.alias).filter(pk=child.worker_id).update(
-                state=WorkerState.STOPPED, stopped_at=timezone.now()
-            )
             expected = code == 0 and not ended and (self.options.burst or self._done(child))
             if not expected and not self.stop_requested and not self._done(child):
                 self.respawn_after(child)
@@ -364,7 +317,7 @@ class Supervisor:
         self.pending = [t for t in self.pending if t > now]
         for _ in due:
             try:
-                self.children.append(self.spawn())
+                self.spawn()
             except DatabaseError as exc:
                 log_event("worker.spawn_failed", logging.ERROR, error=str(exc)[:200])
                 connections[self.alias].close()
@@ -373,18 +326,14 @@ class Supervisor:
     def _done(self, child: Child) -> bool:
         return self.budget is not None and self.budget.value <= 0
 
-    def kill(self, child: Child, outcome: str, reason: str) -> None:
-        """Stop a process at once and record the end of the job it was running."""
-        child.process.kill()
-        child.process.join()
-        maintenance.end_process_jobs(child.worker_id, child.slot.current_job(), outcome, reason)
-
-    def kill_all(self, reason: str) -> None:
-        alive = [child for child in self.children if child.process.is_alive()]
-        for child in alive:  # every process first: recording the jobs needs the database
-            child.process.kill()
-        for child in alive:
-            self.kill(child, Outcome.INTERRUPTED, reason)
+    def retire(self, child: Child) -> None:
+        """An ended process: out of ``children``, its counts kept, its row ``stopped``."""
+        if child in self.children:
+            self.children.remove(child)
+        self._count(child)
+        Worker.objects.using(self.alias).filter(pk=child.worker_id).update(
+            state=WorkerState.STOPPED, stopped_at=timezone.now()
+        )
 
     def _count(self, child: Child) -> None:
         self.finished_processed += child.slot.processed.value
@@ -398,12 +347,20 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stop_requested += 1
         if self.stop_requested == 1:
+            self.stop_flag.value = 1  # before the log line: nothing is claimed after it
             self.stop_started = time.monotonic()
             log_event("worker.stopping", worker=self.worker_id, signal=signal.Signals(signum).name)
-            for child in self.children:
-                if child.process.is_alive():
-                    os.kill(child.process.pid, signal.SIGTERM)
+            for child in list(self.children):
+                self.tell_to_stop(child)
             return
         log_event("worker.stopping_now", logging.WARNING, worker=self.worker_id)
         self.stop_started = -1e9  # the next supervise() turn kills and requeues
         sys.stdout.flush()
+
+    def tell_to_stop(self, child: Child) -> None:
+        """SIGTERM to a process, once: it stops claiming and applies its job's on_shutdown."""
+        if child.told_to_stop:
+            return
+        child.told_to_stop = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.process.pid, signal.SIGTERM)

@@ -38,11 +38,14 @@ class Workers:
         extra = [] if recurring else ["--no-recurring"]
         return [sys.executable, "-m", "django", "runjobs", "--idle-interval", "0.1", *extra, *args]
 
-    def start(self, *args: str, recurring: bool = False) -> subprocess.Popen[str]:
+    def start(
+        self, *args: str, recurring: bool = False, log: bool = False
+    ) -> subprocess.Popen[str]:
+        """``log``: the worker's log lines are mixed into its standard output."""
         process = subprocess.Popen(
             self.command(args, recurring),
             cwd=ROOT,
-            env=worker_env(),
+            env=worker_env(log),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

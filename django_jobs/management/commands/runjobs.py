@@ -126,9 +126,12 @@ class Command(BaseCommand):
         )
         concurrency = options["concurrency"] or os.cpu_count() or 1
         supervisor = Supervisor(loop_options, concurrency, name=options["worker_id"] or "")
+        supervisor.install_signals()  # a stop sent once the banner shows is a clean stop
         self.banner(supervisor, loop_options, concurrency)
         tty = self.stdout.isatty() if hasattr(self.stdout, "isatty") else False
         supervisor.run(progress_stream=self.stdout._out if tty else None)
+        if supervisor.report is not None:
+            self.stdout.write(supervisor.report.describe())
 
     def banner(self, supervisor: Supervisor, options: LoopOptions, concurrency: int) -> None:
         from django.db import connections
