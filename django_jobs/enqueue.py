@@ -121,7 +121,7 @@ _CHECKS: dict[str, Any] = {
     "delay": lambda option, v: _check_delay(v),
     "key": _check_text,
     "group_key": _check_text,
-    "meta": _check_with(opt.json_problem),
+    "meta": _check_with(opt.json_problem),  # also refuses non-string keys, at any depth
     "id": lambda option, v: _check_id(v),
     "on_conflict": _check_with(
         lambda v: (
@@ -200,10 +200,10 @@ class EnqueueRequest:
         d, o = self.definition, self.options
         if o.id is not None and len(calls) > 1:
             raise _bad("id", "names one job; enqueue_many cannot give it to several")
-        check_calls(d, calls, many=many)
+        stored = check_calls(d, calls, many=many)
         now = timezone.now()
         run_at = o.run_at or (now + o.delay if o.delay else now)
-        meta = {**d.meta, **(o.meta or {})}
+        meta = json.loads(_strict_json({**d.meta, **(o.meta or {})}))  # as stored: lists
         template = _row_template(
             name=d.name,
             version=d.version,
@@ -221,9 +221,9 @@ class EnqueueRequest:
             at[name] for name in ("id", "args", "kwargs", "meta", "key")
         )
         jobs = []
-        for (args, kwargs), key, pk in zip(calls, keys, ids):
+        for (args, kwargs), key, pk in zip(stored, keys, ids):
             row = template.copy()
-            row[i_id], row[i_args], row[i_kwargs] = pk, list(args), dict(kwargs)
+            row[i_id], row[i_args], row[i_kwargs] = pk, args, kwargs
             row[i_meta], row[i_key] = dict(meta), key
             jobs.append(Job(*row))
         if o.id is not None:
@@ -279,13 +279,19 @@ def _keys_for(
     return key_list
 
 
-def check_calls(definition: Definition, calls: list[Call], *, many: bool = False) -> None:
+def check_calls(definition: Definition, calls: list[Call], *, many: bool = False) -> list[Any]:
     """Every call fits the function's signature and is JSON; ``TypeError`` names the culprit.
+
+    Returns each call's ``[args, kwargs]`` as the database will hold them (the JSON read
+    back: a tuple is a list), so that the returned ``Job`` holds what the job receives.
 
     Whether arguments bind depends only on how many positional ones there are and on the
     keyword names, so each such shape is bound once per definition (``_binding_problem``).
-    The JSON check is one ``json.dumps`` of the whole batch; only a batch that fails it is
-    checked call by call, to name the item and the argument.
+    The JSON check is one ``json.dumps`` of the whole batch, read back with ``json.loads``:
+    when that gives the same values, nothing was lost. Only a batch that fails it is
+    checked call by call, to name the item and the argument: a value JSON refuses, or a
+    dict key that is not a string (JSON would make ``{1: "a"}`` into ``{"1": "a"}``).
+    A batch whose only change is tuples that became lists is accepted.
     """
     for index, (args, kwargs) in enumerate(calls):
         problem = _binding_problem(definition, len(args), tuple(kwargs))
@@ -294,11 +300,9 @@ def check_calls(definition: Definition, calls: list[Call], *, many: bool = False
             raise TypeError(
                 f"{where}arguments for {definition.name} do not match its signature: {problem}"
             )
-    try:
-        if NUL not in _strict_json(calls):
-            return
-    except (TypeError, ValueError):
-        pass
+    stored = _read_back(calls)
+    if stored is not None and stored == [[list(args), kwargs] for args, kwargs in calls]:
+        return stored
     for index, (args, kwargs) in enumerate(calls):
         try:
             check_arguments(definition, args, kwargs)
@@ -306,7 +310,18 @@ def check_calls(definition: Definition, calls: list[Call], *, many: bool = False
             if many:
                 raise TypeError(f"enqueue_many item {index}: {exc}") from None
             raise
+    if stored is not None:  # nothing but tuples, which JSON keeps as lists
+        return stored
     raise TypeError(f"the arguments of {definition.name} are not JSON-serialisable")
+
+
+def _read_back(calls: list[Call]) -> list[Any] | None:
+    """The calls as the database would give them back, or ``None`` when it cannot store them."""
+    try:
+        text = _strict_json(calls)
+    except (TypeError, ValueError):
+        return None
+    return None if NUL in text else json.loads(text)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -322,32 +337,35 @@ def _binding_problem(definition: Definition, positional: int, names: tuple[Any, 
 def check_arguments(
     definition: Definition, args: Sequence[Any], kwargs: dict[str, Any]
 ) -> tuple[str, str]:
-    """Bind to the function's signature and serialise as JSON; ``TypeError`` names the culprit."""
+    """Bind to the function's signature and serialise as JSON; ``TypeError`` names the culprit.
+
+    Returns the JSON texts of ``args`` and ``kwargs``. A value is refused when JSON refuses
+    it, when it holds a NUL character, or when a dict in it has a key that is not a string
+    (the message gives the dict's path: ``argument 'data' ... the dict at data['rows'][0]``).
+    """
     try:
-        definition.signature.bind(*args, **kwargs)
+        bound = definition.signature.bind(*args, **kwargs)
     except TypeError as exc:
         raise TypeError(
             f"arguments for {definition.name} do not match its signature: {exc}"
         ) from None
-    try:
-        texts = json.dumps(list(args), allow_nan=False), json.dumps(kwargs, allow_nan=False)
-        if not any(NUL in text for text in texts):
-            return texts
-    except (TypeError, ValueError):
-        pass
-    bound = definition.signature.bind(*args, **kwargs)
     for param, value in bound.arguments.items():
-        try:
-            if NUL in json.dumps(value, allow_nan=False):
-                raise ValueError(
-                    "it contains a NUL character (\\x00), which databases cannot store"
-                )
-        except (TypeError, ValueError) as exc:
+        problem = opt.key_problem(value, param)
+        if problem is None:
+            try:
+                if NUL in json.dumps(value, allow_nan=False):
+                    problem = "it contains a NUL character (\\x00), which databases cannot store"
+            except (TypeError, ValueError) as exc:
+                problem = str(exc)
+        if problem is not None:
             raise TypeError(
                 f"argument {param!r} of {definition.name} is not JSON-serialisable "
-                f"({exc}); job arguments must be JSON: str, int, float, bool, None, list, dict"
-            ) from None
-    raise TypeError(f"the arguments of {definition.name} are not JSON-serialisable")
+                f"({problem}); job arguments must be JSON: str, int, float, bool, None, list, dict"
+            )
+    try:
+        return json.dumps(list(args), allow_nan=False), json.dumps(kwargs, allow_nan=False)
+    except (TypeError, ValueError):
+        raise TypeError(f"the arguments of {definition.name} are not JSON-serialisable") from None
 
 
 # --- writing ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from django_jobs.exceptions import JobDefinitionError
+from django_jobs.exceptions import JobDefinitionError, describe
 from django_jobs.models.queue import QUEUE_NAME_RE, QUEUE_NAME_RULE
 from django_jobs.retry import Backoff
 from django_jobs.schedules import Cron
@@ -78,9 +78,35 @@ def priority_problem(value: Any) -> str | None:
     return None
 
 
-def json_problem(value: Any) -> str | None:
+def key_problem(value: Any, path: str) -> str | None:
+    """Where ``value`` holds a dict key that is not a string, or ``None``.
+
+    JSON object keys are strings: ``json.dumps`` would store ``{1: "a"}`` as ``{"1": "a"}``
+    (and refuse a tuple key), so the job would receive other data than it was given. The
+    sentence names the dict by its path from ``path``: ``data['rows'][0]``.
+    """
+    todo = [(value, path)]
+    while todo:
+        item, where = todo.pop()
+        if isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, str):
+                    return (
+                        f"the dict at {where} has the key {describe(key)}: "
+                        "JSON object keys must be strings"
+                    )
+            todo.extend((child, f"{where}[{key!r}]") for key, child in reversed(item.items()))
+        elif isinstance(item, (list, tuple)):
+            todo.extend((item[i], f"{where}[{i}]") for i in reversed(range(len(item))))
+    return None
+
+
+def json_problem(value: Any, option: str = "meta") -> str | None:
     if not isinstance(value, dict):
         return f"must be a dict, got {type(value).__name__}"
+    problem = key_problem(value, option)
+    if problem:
+        return f"must be JSON-serialisable: {problem}"
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -134,7 +160,7 @@ def flag(name: str, option: str, value: Any) -> bool:
 
 
 def json_object(name: str, option: str, value: Any) -> dict[str, Any]:
-    problem = json_problem(value)
+    problem = json_problem(value, option)
     if problem:
         fail(name, option, problem)
     return value
