@@ -73,16 +73,20 @@ MAX_DELAY = timedelta(days=36_525)  # a hundred years: a date any database can s
 
 
 def _check_delay(value: Any) -> timedelta:
+    # Messages show the value as given: seconds as the number, a negative timedelta as
+    # "-0:00:05" (str() would say "-1 day, 23:59:55").
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if value != value or not -MAX_DELAY.total_seconds() <= value <= MAX_DELAY.total_seconds():
             raise _bad("delay", f"must be from 0 seconds to 100 years, got {value!r}")
-        value = timedelta(seconds=value)
-    if not isinstance(value, timedelta):
+        shown, value = repr(value), timedelta(seconds=value)
+    elif isinstance(value, timedelta):
+        shown = f"-{-value}" if value < timedelta(0) else str(value)
+    else:
         raise _bad("delay", f"must be a timedelta or a number of seconds, got {describe(value)}")
     if value < timedelta(0):
-        raise _bad("delay", f"must not be negative, got {value}")
+        raise _bad("delay", f"must not be negative, got {shown}")
     if value > MAX_DELAY:
-        raise _bad("delay", f"must be at most 100 years, got {value}")
+        raise _bad("delay", f"must be at most 100 years, got {shown}")
     return value
 
 
@@ -264,6 +268,29 @@ def _as_call(definition: Definition, index: int, item: Any) -> tuple[Sequence[An
         f"enqueue_many item {index} for {definition.name}: expected a dict of keyword arguments "
         f"or a list of positional arguments, got {describe(item)}"
     )
+
+
+def named_call(name: str, args: Any, kwargs: Any) -> Call:
+    """``Job.enqueue``'s ``args`` and ``kwargs``, checked: a string is not a list of arguments.
+
+    Unpacked as they are, ``args="a@x"`` would become three positional arguments and
+    ``args={"to": "a@x"}`` the single argument ``"to"``.
+    """
+    if args is None:
+        args = ()
+    elif not isinstance(args, (list, tuple)):
+        raise TypeError(
+            f"Job.enqueue({name!r}): 'args' must be a list or tuple of positional arguments, "
+            f"got {describe(args)}"
+        )
+    if kwargs is None:
+        kwargs = {}
+    elif not isinstance(kwargs, dict):
+        raise TypeError(
+            f"Job.enqueue({name!r}): 'kwargs' must be a dict of keyword arguments, "
+            f"got {describe(kwargs)}"
+        )
+    return args, kwargs
 
 
 def _keys_for(

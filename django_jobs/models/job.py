@@ -121,10 +121,12 @@ class Job(models.Model):
         ``options`` are those of ``definition.using()``: queue, priority, run_at, delay, key,
         on_conflict, meta, group_key. Raises ``UnknownJob`` for an unregistered definition.
         """
+        from django_jobs.enqueue import named_call
         from django_jobs.registry import registry
 
         definition = registry.get(name, version)
-        return definition.using(**options).enqueue(*(args or ()), **(kwargs or {}))
+        args, kwargs = named_call(name, args, kwargs)
+        return definition.using(**options).enqueue(*args, **kwargs)
 
     # --- reading ---------------------------------------------------------------------------
 

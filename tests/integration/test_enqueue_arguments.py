@@ -5,6 +5,8 @@ it could not store unchanged (non-string keys) and returns the job with the valu
 holds (a tuple comes back as a list), so the caller sees what the job will receive.
 """
 
+from datetime import timedelta
+
 import pytest
 
 from django_jobs.enqueue import InvalidEnqueue
@@ -79,3 +81,32 @@ def test_enqueue_many__returned_jobs_hold_the_stored_arguments():
 def test_enqueue__returned_job_holds_the_stored_meta():
     job = defs.add.using(meta={"ids": (1, 2)}).enqueue(1, 2)
     assert job.meta == stored(job).meta == {"ids": [1, 2]}
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", ["a@x", b"a@x", {"to": "a@x"}, 7])
+def test_job_enqueue__args_must_be_a_list_or_tuple(args):
+    with pytest.raises(TypeError, match="'args' must be a list or tuple") as info:
+        Job.enqueue("send_email", args=args)
+    assert "too many positional arguments" not in str(info.value)
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize("kwargs", [["body"], "body=hi"])
+def test_job_enqueue__kwargs_must_be_a_dict(kwargs):
+    with pytest.raises(TypeError, match="'kwargs' must be a dict"):
+        Job.enqueue("send_email", args=["a@x"], kwargs=kwargs)
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("delay", "shown"),
+    [(-5, "got -5"), (-0.5, "got -0.5"), (timedelta(seconds=-5), "got -0:00:05")],
+)
+def test_using__negative_delay_shown_as_given(delay, shown):
+    with pytest.raises(InvalidEnqueue, match="'delay' must not be negative") as info:
+        defs.add.using(delay=delay)
+    assert str(info.value).endswith(shown)
+    assert "day" not in str(info.value)
