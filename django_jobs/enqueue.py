@@ -2,14 +2,14 @@
 
 Nothing is written when any argument or option is wrong: every check runs before the
 database is touched. A plain enqueue is ONE statement (the INSERT, with its NOTIFY on
-PostgreSQL), atomic on its own; an enqueue that may write with more than one statement (a
-new queue, keys in ``enqueue_many``, ``on_conflict="replace"``) runs in a transaction (a
+PostgreSQL and, the first time this process uses a queue, its ``Queue`` row), atomic on its
+own; an enqueue that may write with more than one statement (keys in ``enqueue_many``,
+``on_conflict="replace"``, on SQLite a queue without its row yet) runs in a transaction (a
 savepoint when the caller already has one, so a caller's rollback removes the jobs too).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import uuid
@@ -402,12 +402,19 @@ _known_queues: dict[str, set[str]] = {}
 
 def ensure_queues(alias: str, names: Iterable[str]) -> None:
     """Create ``Queue`` rows on first use (once per process per queue name)."""
-    known = _known_queues.setdefault(alias, set())
-    missing = sorted(set(names) - known)
-    if not missing:
-        return
-    Queue.objects.using(alias).bulk_create([Queue(name=n) for n in missing], ignore_conflicts=True)
-    transaction.on_commit(lambda: known.update(missing), using=alias)
+    missing = sorted(set(names) - _known_queues.get(alias, set()))
+    if missing:
+        Queue.objects.using(alias).bulk_create(
+            [Queue(name=n) for n in missing], ignore_conflicts=True
+        )
+        remember_queues(alias, missing)
+
+
+def remember_queues(alias: str, names: list[str]) -> None:
+    """Know from the commit on that these queues have their rows (never after a rollback)."""
+    if names:
+        known = _known_queues.setdefault(alias, set())
+        transaction.on_commit(lambda: known.update(names), using=alias)
 
 
 def forget_queues() -> None:
@@ -425,10 +432,19 @@ def write_jobs(
     another worker already enqueued), and only the inserted rows are returned.
 
     The INSERT also wakes the workers (NOTIFY on PostgreSQL, in the same statement). No
-    explicit transaction is opened when that one statement is all that writes: its queues
-    are known to exist, and it has no key, or is a single keyed row that replaces nothing
-    (after a conflict nothing was written, so looking up the holder, and inserting again if
-    it finished meanwhile, needs no transaction around it).
+    explicit transaction is opened when that one statement is all that writes: it has no
+    key, or is a single keyed row that replaces nothing (after a conflict nothing was
+    written, so looking up the holder, and inserting again if it finished meanwhile, needs
+    no transaction around it). The ``Queue`` rows of queues this process has not seen yet
+    (``new``) are where the backend allows part of that statement (``QUEUE_ROWS``):
+
+    * ``"created"`` (PostgreSQL): the INSERT creates the missing rows itself, in a CTE;
+    * ``"required"`` (SQLite): the INSERT writes only when every row exists already; when it
+      wrote nothing, the rows are created and the jobs inserted in a transaction;
+    * none (the ORM path): the rows are created first, in a transaction with the jobs.
+
+    A keyed enqueue with ``on_conflict="raise"`` on a new queue is also written in a
+    transaction, so that its ``DuplicateJob`` leaves no ``Queue`` row behind.
     """
     connection = connections[alias]
     ops = db.for_connection(connection)
@@ -436,27 +452,54 @@ def write_jobs(
     if chosen and Job.objects.using(alias).filter(pk__in=chosen).exists():
         raise DuplicateJob(f"a job with id {chosen[0]} exists already")
     keyed = any(j.key is not None for j in jobs)
-    queues = {j.queue for j in jobs}
-    known = queues <= _known_queues.get(alias, set())
-    one_statement = (
-        known
-        and not skip_conflicts
-        and (not keyed or (len(jobs) == 1 and on_conflict != "replace"))
+    new = sorted({j.queue for j in jobs} - _known_queues.get(alias, set()))
+    queue_rows = getattr(ops, "QUEUE_ROWS", None)
+    one_statement = not skip_conflicts and (
+        not keyed or (len(jobs) == 1 and on_conflict != "replace")
     )
-    with contextlib.nullcontext() if one_statement else transaction.atomic(using=alias):
-        ensure_queues(alias, queues)
-        if keyed and on_conflict == "replace":
-            _cancel_waiting([j.key for j in jobs if j.key is not None], alias)
-        inserted = ops.insert_jobs(connection, jobs, ignore_conflicts=keyed or skip_conflicts)
-        result = jobs
-        if skip_conflicts:
-            result = [j for j in jobs if j.id in inserted]
-        elif len(inserted) < len(jobs):
-            result = _resolve_conflicts(jobs, inserted, alias, on_conflict, ops)
+    if new and (queue_rows is None or (keyed and on_conflict == "raise")):
+        one_statement = False
+    inserted = None
+    if one_statement:
+        inserted = ops.insert_jobs(connection, jobs, ignore_conflicts=keyed, new_queues=new)
+        if new and not inserted and queue_rows == "required":
+            inserted = None  # a Queue row is missing (or the key is taken): see below
+        else:
+            result = _outcome(jobs, inserted, alias, on_conflict, ops, skip_conflicts)
+    if inserted is None:
+        with transaction.atomic(using=alias):
+            if queue_rows != "created":
+                ensure_queues(alias, new)
+            if keyed and on_conflict == "replace":
+                _cancel_waiting([j.key for j in jobs if j.key is not None], alias)
+            inserted = ops.insert_jobs(
+                connection,
+                jobs,
+                ignore_conflicts=keyed or skip_conflicts,
+                new_queues=new if queue_rows == "created" else (),
+            )
+            result = _outcome(jobs, inserted, alias, on_conflict, ops, skip_conflicts)
+    remember_queues(alias, new)
     for job in jobs:
         job._state.adding, job._state.db = False, alias
         job._inserted = job.id in inserted  # type: ignore[attr-defined]
     return result
+
+
+def _outcome(
+    jobs: list[Job],
+    inserted: set[Any],
+    alias: str,
+    on_conflict: str,
+    ops: Any,
+    skip_conflicts: bool,
+) -> list[Job]:
+    """The jobs ``write_jobs`` returns, once ``inserted`` (the ids written) is known."""
+    if skip_conflicts:
+        return [j for j in jobs if j.id in inserted]
+    if len(inserted) < len(jobs):
+        return _resolve_conflicts(jobs, inserted, alias, on_conflict, ops)
+    return jobs
 
 
 def _cancel_waiting(keys: list[str], alias: str) -> None:

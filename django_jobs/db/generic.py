@@ -9,11 +9,21 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_jobs.models import Job, Queue
 
+#: The INSERT has no say in ``Queue`` rows: ``write_jobs`` creates new queues' rows first.
+QUEUE_ROWS = None
+
 
 def insert_jobs(
-    connection: BaseDatabaseWrapper, jobs: Sequence[Job], *, ignore_conflicts: bool
+    connection: BaseDatabaseWrapper,
+    jobs: Sequence[Job],
+    *,
+    ignore_conflicts: bool,
+    new_queues: Sequence[str] = (),
 ) -> set[uuid.UUID]:
-    """Insert ``jobs``; return the ids actually inserted (a key conflict skips a row)."""
+    """Insert ``jobs``; return the ids actually inserted (a key conflict skips a row).
+
+    ``new_queues`` is always empty here (``QUEUE_ROWS`` is ``None``).
+    """
     manager = Job.objects.using(connection.alias)
     manager.bulk_create(jobs, ignore_conflicts=ignore_conflicts)
     if not ignore_conflicts:

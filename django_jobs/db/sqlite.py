@@ -24,12 +24,22 @@ from django_jobs.worker.limits import Limits
 # RETURNING arrived in SQLite 3.35; older libraries take the ORM path.
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
+#: How an enqueue gets the ``Queue`` rows of new queues. A statement of SQLite writes one
+#: table, so the INSERT cannot create them: it writes only when they exist ("required"),
+#: and when they do not, ``write_jobs`` creates them and inserts again, in a transaction.
+QUEUE_ROWS = "required" if HAS_RETURNING else None
+
 notify = generic.notify
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(shape: InsertShape, ignore_conflicts: bool) -> str:
-    """Shared values as parameters (or NULL), per-row ones from one JSON array of rows."""
+def _insert_sql(shape: InsertShape, ignore_conflicts: bool, required_queues: int = 0) -> str:
+    """Shared values as parameters (or NULL), per-row ones from one JSON array of rows.
+
+    With ``required_queues``, the last parameters name that many queues, and the statement
+    inserts nothing unless each has its ``Queue`` row (one index probe per queue, once per
+    statement: the subquery does not depend on the row).
+    """
     columns = [Job._meta.get_field(name).column for name in INSERT_FIELDS]
     values = []
     for name in INSERT_FIELDS:
@@ -40,14 +50,30 @@ def _insert_sql(shape: InsertShape, ignore_conflicts: bool) -> str:
     table = Job._meta.db_table
     source = " FROM json_each(%s)" if shape.varying else ""
     sql = f'INSERT INTO "{table}" ({", ".join(columns)}) SELECT {", ".join(values)}{source}'
-    # "WHERE true" lets SQLite's parser tell the upsert clause from a join constraint.
-    return sql + " WHERE true ON CONFLICT DO NOTHING RETURNING id" if ignore_conflicts else sql
+    if required_queues:
+        names = ", ".join(["%s"] * required_queues)
+        sql += (
+            f' WHERE (SELECT count(*) FROM "{Queue._meta.db_table}" WHERE name IN ({names}))'
+            f" = {required_queues}"
+        )
+    elif ignore_conflicts:
+        # "WHERE true" lets SQLite's parser tell the upsert clause from a join constraint.
+        sql += " WHERE true"
+    return sql + " ON CONFLICT DO NOTHING RETURNING id" if ignore_conflicts else sql
 
 
 def insert_jobs(
-    connection: BaseDatabaseWrapper, jobs: Sequence[Job], *, ignore_conflicts: bool
+    connection: BaseDatabaseWrapper,
+    jobs: Sequence[Job],
+    *,
+    ignore_conflicts: bool,
+    new_queues: Sequence[str] = (),
 ) -> set[uuid.UUID]:
-    """Insert every row with ONE statement; return the ids inserted (a key conflict skips)."""
+    """Insert every row with ONE statement; return the ids inserted (a key conflict skips).
+
+    ``new_queues`` (queues this process has not seen): nothing is inserted unless each has
+    its ``Queue`` row (see ``QUEUE_ROWS``).
+    """
     if not HAS_RETURNING:
         return generic.insert_jobs(connection, jobs, ignore_conflicts=ignore_conflicts)
     shape, shared = split_columns(jobs, INSERT_FIELDS)
@@ -63,10 +89,13 @@ def insert_jobs(
             [_db_value(f, getattr(job, f.attname), connection) for f in varying] for job in jobs
         ]
         params.append(json.dumps(rows))
+    params.extend(new_queues)
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(shape, ignore_conflicts), params)
+        cursor.execute(_insert_sql(shape, ignore_conflicts, len(new_queues)), params)
         if ignore_conflicts:
             return {uuid.UUID(str(row[0])) for row in cursor.fetchall()}
+        if new_queues and cursor.rowcount == 0:  # a Queue row is missing
+            return set()
     return {job.id for job in jobs}
 
 

@@ -7,7 +7,13 @@
 """
 
 from django_jobs.db.postgresql.claim import claim_jobs, claim_sql, ready_queues
-from django_jobs.db.postgresql.enqueue import INSERT_FIELDS, insert_jobs, notify, statement_cursor
+from django_jobs.db.postgresql.enqueue import (
+    INSERT_FIELDS,
+    QUEUE_ROWS,
+    insert_jobs,
+    notify,
+    statement_cursor,
+)
 from django_jobs.db.postgresql.session import (
     WorkerSession,
     bound_cursor,
@@ -17,6 +23,7 @@ from django_jobs.db.postgresql.session import (
 
 __all__ = [
     "INSERT_FIELDS",
+    "QUEUE_ROWS",
     "WorkerSession",
     "bound_cursor",
     "claim_jobs",

@@ -1,4 +1,5 @@
-"""PostgreSQL enqueue: one-statement insert with its NOTIFY, once per queue per transaction."""
+"""PostgreSQL enqueue: one-statement insert with its NOTIFY (once per queue per transaction)
+and, for queues the process has not seen yet, their ``Queue`` rows."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from typing import Any
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 
 from django_jobs.conf import jobs_settings
 from django_jobs.db import InsertShape, split_columns
-from django_jobs.models import Job
+from django_jobs.models import Job, Queue
 from django_jobs.states import State
+
+#: How an enqueue gets the ``Queue`` rows of new queues: its INSERT creates them.
+QUEUE_ROWS = "created"
 
 # (field name, SQL type): the columns an enqueue writes; every other column takes its NULL.
 _INSERT_COLUMNS = (
@@ -82,12 +88,18 @@ def _insert_sql(shape: InsertShape, returning: bool, notify: bool) -> str:
 
 
 def insert_jobs(
-    connection: BaseDatabaseWrapper, jobs: Sequence[Job], *, ignore_conflicts: bool
+    connection: BaseDatabaseWrapper,
+    jobs: Sequence[Job],
+    *,
+    ignore_conflicts: bool,
+    new_queues: Sequence[str] = (),
 ) -> set[uuid.UUID]:
     """Insert every row with ONE statement, which also NOTIFYs the queues that need it.
 
     Returns the ids actually inserted (with ``ignore_conflicts`` a key conflict skips a
     row). Inside ``atomic()`` a queue is notified once per transaction (see ``notify``).
+    ``new_queues`` (queues this process has not seen): the same statement creates their
+    ``Queue`` rows where missing (``_with_queue_rows``).
     """
     shape, shared = split_columns(jobs, INSERT_FIELDS)
     params: list[Any] = [
@@ -102,8 +114,13 @@ def insert_jobs(
     if pending:
         channel = jobs_settings.NOTIFY_CHANNEL
         params += [pending, channel] if ignore_conflicts else [channel, pending]
-    with statement_cursor(connection) as cursor:
-        cursor.execute(_insert_sql(shape, ignore_conflicts, bool(pending)), params)
+    sql = _insert_sql(shape, ignore_conflicts, bool(pending))
+    if new_queues:
+        sql, params = _with_queue_rows(connection, sql, params, new_queues)
+    # With new queues' rows, the statement runs once per queue and process: not worth
+    # preparing.
+    with connection.cursor() if new_queues else statement_cursor(connection) as cursor:
+        cursor.execute(sql, params)
         rows = cursor.fetchall() if ignore_conflicts else []
     if not ignore_conflicts:
         _mark_sent(connection, pending)
@@ -111,6 +128,30 @@ def insert_jobs(
     if pending:  # rows are (id, NULL) per inserted row and (NULL, queue) per notified queue
         _mark_sent(connection, [row[1] for row in rows if row[0] is None])
     return {row[0] for row in rows if row[0] is not None}
+
+
+def _with_queue_rows(
+    connection: BaseDatabaseWrapper, sql: str, params: list[Any], names: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """``sql`` preceded by the INSERT of ``Queue`` rows for ``names``, as a CTE.
+
+    The rows are written as ``bulk_create(ignore_conflicts=True)`` writes them (Django's
+    own INSERT of every field with its default, ``ON CONFLICT DO NOTHING``), so a queue
+    whose row exists keeps it, and concurrent first enqueues make one row. PostgreSQL runs
+    a data-modifying CTE exactly once, whether the main statement reads it or not: the
+    first enqueue to a queue is one statement, and one commit, like every other.
+    """
+    query = InsertQuery(Queue, on_conflict=OnConflict.IGNORE)
+    fields = [
+        f
+        for f in Queue._meta.concrete_fields
+        if not f.primary_key and not getattr(f, "generated", False)
+    ]
+    query.insert_values(fields, [Queue(name=name) for name in names])
+    [(queue_sql, queue_params)] = query.get_compiler(connection=connection).as_sql()
+    head = f"WITH dj_new_queue AS ({queue_sql})"
+    sql = f"{head}, {sql[len('WITH ') :]}" if sql.startswith("WITH ") else f"{head} {sql}"
+    return sql, [*queue_params, *params]
 
 
 def statement_cursor(connection: BaseDatabaseWrapper) -> Any:
