@@ -1,6 +1,8 @@
 """The dashboard's chart as plain geometry, drawn by a template as inline SVG (no script).
 
 One stacked bar per 5-minute bucket: succeeded attempts at the bottom, failed ones on top.
+The margins leave room for the labels at twice their size, which is how a phone draws them
+(admin.css) so that a chart shrunk to half its width stays readable.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from django.utils import timezone
 from django_jobs.admin.stats import Bucket
 
 WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 16, 28
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 16, 34
+#: Between an axis and its labels.
+GAP = 6
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,14 @@ def nice_ceiling(value: int) -> int:
         step *= 10
 
 
+def short_number(value: int) -> str:
+    """An axis label that stays narrow: ``950``, ``1k``, ``2.5k``, ``1.5M``."""
+    for size, unit in ((1_000_000, "M"), (1000, "k")):
+        if value >= size:
+            return f"{value / size:g}{unit}"
+    return str(value)
+
+
 def build(buckets: Sequence[Bucket]) -> Chart:
     """Bars and axis labels for ``buckets`` on a ``WIDTH`` x ``HEIGHT`` canvas."""
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -73,9 +85,10 @@ def build(buckets: Sequence[Bucket]) -> Chart:
         top = baseline - ok_height - failed_height
         bars.append(Bar(x, top, slot * 0.7, failed_height, "failed", title))
         if i % 2 == 0:
-            x_labels.append(Label(LEFT + i * slot + slot / 2, HEIGHT - 8, start))
+            x_labels.append(Label(LEFT + i * slot + slot / 2, baseline + GAP, start))
     fractions = (0, 0.5, 1) if scale % 2 == 0 else (0, 1)
     y_labels = [
-        Label(LEFT - 6, baseline - plot_height * f + 4, str(int(scale * f))) for f in fractions
+        Label(LEFT - GAP, baseline - plot_height * f, short_number(int(scale * f)))
+        for f in fractions
     ]
     return Chart(WIDTH, HEIGHT, bars, x_labels, y_labels, baseline, TOP, LEFT, WIDTH - RIGHT)

@@ -26,7 +26,7 @@ from django_jobs.admin.actions import (
     delete_eligible,
     report,
 )
-from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin
+from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin, time_field
 from django_jobs.admin.filters import DeadLetterDefinitionFilter, ResubmittedFilter
 from django_jobs.admin.jobs import JobPermissions
 from django_jobs.conf import jobs_settings
@@ -81,7 +81,7 @@ class DeadLetterAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
     list_display = (
         "failed_job",
         "definition",
-        "failed_at",
+        "failed_at_display",
         "short_reason",
         "attempts",
         "resubmitted",
@@ -94,17 +94,17 @@ class DeadLetterAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
     list_select_related = ("job",)
     search_fields = ("=job__id", "name")
     search_help_text = "A job id, or part of a definition name."
-    sortable_by = ("failed_at",)
+    sortable_by = ("failed_at_display",)
     actions = ["resubmit_reset", "resubmit_keep", "purge", "delete_selected"]
     fields = (
         "job_link",
         "definition",
-        "failed_at",
+        "failed_at_display",
         "reason_display",
         "arguments",
         "keyword_arguments",
         "resubmitted",
-        "resubmitted_at",
+        "resubmitted_at_display",
         "attempt_history",
     )
     readonly_fields = fields
@@ -132,6 +132,9 @@ class DeadLetterAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
 
     # --- columns and detail --------------------------------------------------------------------
 
+    failed_at_display = time_field("failed_at")
+    resubmitted_at_display = time_field("resubmitted_at")
+
     @admin.display(description="job")
     def failed_job(self, letter: DeadLetter) -> SafeString:
         return display.short_id(letter.job_id)
@@ -147,6 +150,8 @@ class DeadLetterAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
     @admin.display(description="reason")
     def short_reason(self, letter: DeadLetter) -> str:
         text = letter.reason.splitlines()[0] if letter.reason else ""
+        if not text:
+            return display.EMPTY
         return text if len(text) <= 100 else text[:99] + "…"
 
     @admin.display(description="reason")
@@ -163,7 +168,9 @@ class DeadLetterAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
             return display.EMPTY
         if letter.resubmitted_job_id is None:
             return "a job since deleted"
-        return display.admin_link("job", letter.resubmitted_job_id, letter.resubmitted_job_id)
+        return display.admin_link(
+            "job", letter.resubmitted_job_id, display.short_id(letter.resubmitted_job_id)
+        )
 
     @admin.display(description="arguments")
     def arguments(self, letter: DeadLetter) -> SafeString:
@@ -206,6 +213,8 @@ class DeadLetterAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
     def purge(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> HttpResponse | None:
         chosen = list(queryset.select_related("job")[: ACTION_LIMIT + 1])
         if not request.POST.get("post"):
+            for letter in chosen:
+                letter.failed_at_display = display.timestamp(letter.failed_at)
             context = {
                 **self.admin_site.each_context(request),
                 "title": "Purge dead letters",

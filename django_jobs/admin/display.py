@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.admin.utils import quote
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from django_jobs.admin import counts
 from django_jobs.models import JobAttempt
@@ -25,6 +26,19 @@ EMPTY = "—"
 def badge(text: str, kind: str) -> SafeString:
     """A coloured label; ``kind`` picks the colour (a state, "alive", "paused", ...)."""
     return format_html('<span class="dj-badge dj-{}">{}</span>', kind, text)
+
+
+#: Where a long name may break across lines: after a dot, slash, colon or underscore.
+NAME_BREAKS = re.compile(r"([./:_])")
+
+
+def breakable(text: Any) -> SafeString:
+    """A long name (definition, queue, worker id, host) that may wrap inside a narrow column.
+
+    Line breaks are offered after its separators (``<wbr>``), so a list column shrinks
+    instead of widening the table; the text itself (and a copy and paste of it) is unchanged.
+    """
+    return mark_safe(NAME_BREAKS.sub(r"\1<wbr>", str(conditional_escape(text))))
 
 
 def short_id(pk: Any) -> SafeString:
@@ -73,11 +87,33 @@ def duration(span: timedelta | None) -> str:
     return f"{hours} h {minutes} min"
 
 
+def full_precision(moment: datetime) -> str:
+    """ISO 8601 to the microsecond, current time zone: ``2026-03-14T09:26:05.123456+01:00``."""
+    return timezone.template_localtime(moment).isoformat(timespec="microseconds")
+
+
 def when(moment: datetime | None) -> str:
-    """A datetime as the admin shows it (local time, localised format)."""
+    """A datetime in the current time zone, to the second: ``2026-03-14 09:26:05``."""
     if moment is None:
         return EMPTY
-    return str(formats.localize(timezone.template_localtime(moment)))
+    return f"{timezone.template_localtime(moment):%Y-%m-%d %H:%M:%S}"
+
+
+def timestamp(moment: datetime | None) -> SafeString | str:
+    """``when(moment)`` as a ``<time>``, its full precision as a tooltip.
+
+    Seconds tell apart the attempts of one job; the date and the time may wrap onto two lines
+    in a narrow column.
+    """
+    if moment is None:
+        return EMPTY
+    date, time = when(moment).split(" ")
+    return format_html(
+        '<time class="dj-time" datetime="{0}" title="{0}"><span>{1}</span> <span>{2}</span></time>',
+        full_precision(moment),
+        date,
+        time,
+    )
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
@@ -90,9 +126,13 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return f"{duration(span)} ago"
 
 
-def moment(value: datetime | None) -> SafeString:
-    """``"3 min 0 s ago"`` / ``"in 2 h 5 min"``, with the date and time as a tooltip."""
-    return format_html('<span class="dj-when" title="{}">{}</span>', when(value), ago(value))
+def moment(value: datetime | None) -> SafeString | str:
+    """``"3 min 0 s ago"`` / ``"in 2 h 5 min"``, with the full precision as a tooltip."""
+    if value is None:
+        return EMPTY
+    return format_html(
+        '<span class="dj-when" title="{}">{}</span>', full_precision(value), ago(value)
+    )
 
 
 def capped(count: int) -> str:
@@ -107,11 +147,11 @@ def definition_label(name: str, version: int) -> SafeString:
     if registry.find(name, version) is None:
         return format_html(
             '{} <span class="dj-version">v{}</span> {}',
-            name,
+            breakable(name),
             version,
             badge(UNKNOWN_DEFINITION, "unknown"),
         )
-    return format_html('{} <span class="dj-version">v{}</span>', name, version)
+    return format_html('{} <span class="dj-version">v{}</span>', breakable(name), version)
 
 
 def admin_url(model_name: str, pk: Any) -> str | None:
@@ -142,7 +182,7 @@ def attempt_history(attempts: Iterable[JobAttempt]) -> SafeString | str:
                 a.number,
                 badge(a.get_outcome_display(), a.outcome),
                 a.worker or EMPTY,
-                when(a.started_at),
+                timestamp(a.started_at),
                 duration(a.duration),
                 _error(a),
                 _traceback(a.traceback),

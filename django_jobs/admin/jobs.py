@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 from django_jobs import states
 from django_jobs.admin import dashboard, display
 from django_jobs.admin.actions import Skip, apply, delete_eligible, report
-from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin
+from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin, time_field
 from django_jobs.admin.filters import CreatedFilter, DefinitionFilter, QueueFilter
 from django_jobs.exceptions import InvalidTransition, UnknownJob
 from django_jobs.ids import parse_job_id
@@ -71,7 +71,7 @@ class JobAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
     list_display = (
         "job_id",
         "state_badge",
-        "queue",
+        "queue_name",
         "definition",
         "attempts_display",
         "run_at_display",
@@ -93,11 +93,15 @@ class JobAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
             "Times",
             {
                 "fields": (
-                    ("created_at", "run_at"),
-                    ("started_at", "finished_at"),
-                    ("heartbeat_at", "worker"),
+                    ("created_at_display", "run_at_display"),
+                    ("started_at_display", "finished_at_display"),
+                    ("heartbeat_at_display", "worker"),
                     "durations",
-                    ("cancel_requested_at", "expires_at", "scheduled_for"),
+                    (
+                        "cancel_requested_at_display",
+                        "expires_at_display",
+                        "scheduled_for_display",
+                    ),
                 )
             },
         ),
@@ -154,6 +158,10 @@ class JobAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
             return display.badge("running, cancel requested", "cancelling")
         return display.badge(job.state, job.state)
 
+    @admin.display(description="queue")
+    def queue_name(self, job: Job) -> SafeString:
+        return display.breakable(job.queue)
+
     @admin.display(description="definition")
     def definition(self, job: Job) -> SafeString:
         return display.definition_label(job.name, job.version)
@@ -162,9 +170,7 @@ class JobAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
     def attempts_display(self, job: Job) -> str:
         return f"{job.attempts} of {job.max_attempts}"
 
-    @admin.display(description="run at", ordering="run_at")
-    def run_at_display(self, job: Job) -> SafeString:
-        return display.moment(job.run_at)
+    run_at_display = time_field("run_at")
 
     @admin.display(description="duration")
     def duration(self, job: Job) -> str:
@@ -177,6 +183,14 @@ class JobAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
         return display.progress_bar(job.progress)
 
     # --- detail ------------------------------------------------------------------------------
+
+    created_at_display = time_field("created_at")
+    started_at_display = time_field("started_at")
+    finished_at_display = time_field("finished_at")
+    heartbeat_at_display = time_field("heartbeat_at")
+    cancel_requested_at_display = time_field("cancel_requested_at")
+    expires_at_display = time_field("expires_at")
+    scheduled_for_display = time_field("scheduled_for")
 
     @admin.display(description="durations")
     def durations(self, job: Job) -> str:

@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 
 from django_jobs.admin import display
 from django_jobs.admin.actions import Skip, apply, report
-from django_jobs.admin.base import JobsModelAdmin
+from django_jobs.admin.base import JobsModelAdmin, time_field
 from django_jobs.admin.counts import capped_subquery_count
 from django_jobs.conf import jobs_settings
 from django_jobs.models import Job, Queue, Role
@@ -55,8 +55,10 @@ class QueueAdmin(JobsModelAdmin):
         "max_concurrent",
         ("rate_numerator", "rate_denominator", "rate_period"),
         ("scheduled", "queued", "running"),
-        ("created_at", "updated_at"),
+        ("created_at_display", "updated_at_display"),
     )
+    created_at_display = time_field("created_at")
+    updated_at_display = time_field("updated_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Queue]:
         """Queues with their jobs per waiting or running state (capped counts, one query)."""
@@ -72,7 +74,14 @@ class QueueAdmin(JobsModelAdmin):
         return super().get_queryset(request).annotate(**counts)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        fixed = ("status", "scheduled", "queued", "running", "created_at", "updated_at")
+        fixed = (
+            "status",
+            "scheduled",
+            "queued",
+            "running",
+            "created_at_display",
+            "updated_at_display",
+        )
         return ("name", *fixed) if obj is not None else fixed
 
     def save_model(self, request: HttpRequest, obj: Queue, form: ModelForm, change: bool) -> None:
@@ -121,10 +130,11 @@ class QueueAdmin(JobsModelAdmin):
 
 @admin.register(Role)
 class RoleAdmin(JobsModelAdmin):
-    list_display = ("name", "queue_names", "description", "updated_at")
+    list_display = ("name", "queue_names", "description", "updated_at_display")
     search_fields = ("name",)
     filter_horizontal = ("queues",)
     fields = ("name", "description", "queues")
+    updated_at_display = time_field("updated_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Role]:
         return super().get_queryset(request).prefetch_related("queues")

@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from django_jobs.admin import display
 from django_jobs.admin.actions import Skip, apply, report
-from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin, flat
+from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin, flat, time_field
 from django_jobs.admin.filters import SkippedFilter
 from django_jobs.exceptions import UnknownJob
 from django_jobs.models import Schedule
@@ -54,7 +54,7 @@ def known() -> Q:
 @admin.register(Schedule)
 class ScheduleAdmin(ReadOnlyMixin, JobsModelAdmin):
     list_display = (
-        "name",
+        "schedule_name",
         "status_badge",
         "timing",
         "next_run",
@@ -65,25 +65,34 @@ class ScheduleAdmin(ReadOnlyMixin, JobsModelAdmin):
     )
     list_filter = ("enabled", SkippedFilter, "kind")
     search_fields = ("name",)
-    sortable_by = ("name", "next_run")
+    sortable_by = ("schedule_name", "next_run")
     actions = ["enable_schedules", "disable_schedules", "reenable_schedules", "run_now"]
     fields = (
         "definition",
         "status_badge",
         "timing",
         "misfire",
-        ("max_runs", "max_failures", "start_at"),
+        ("max_runs", "max_failures", "start_at_display"),
         "next_runs",
-        ("last_run_at", "last_job"),
+        ("last_run_at_display", "last_job"),
         ("runs", "failures", "consecutive_failures"),
-        ("enabled", "skipped_at"),
-        ("synced_at", "updated_at"),
+        ("enabled", "skipped_at_display"),
+        ("synced_at_display", "updated_at_display"),
     )
     readonly_fields = flat(fields)
+    start_at_display = time_field("start_at")
+    last_run_at_display = time_field("last_run_at")
+    skipped_at_display = time_field("skipped_at")
+    synced_at_display = time_field("synced_at")
+    updated_at_display = time_field("updated_at")
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
         """Turning schedules on and off, and running them, needs ``change_schedule``."""
         return request.user.has_perm("django_jobs.change_schedule")
+
+    @admin.display(description="name", ordering="name")
+    def schedule_name(self, schedule: Schedule) -> SafeString:
+        return display.breakable(schedule.name)
 
     @admin.display(description="definition")
     def definition(self, schedule: Schedule) -> SafeString:
@@ -109,11 +118,11 @@ class ScheduleAdmin(ReadOnlyMixin, JobsModelAdmin):
         return f"every {every(schedule.interval_seconds)}"
 
     @admin.display(description="next run", ordering="next_run_at")
-    def next_run(self, schedule: Schedule) -> SafeString:
+    def next_run(self, schedule: Schedule) -> SafeString | str:
         return display.moment(schedule.next_run_at)
 
     @admin.display(description="last run", ordering="last_run_at")
-    def last_run(self, schedule: Schedule) -> SafeString:
+    def last_run(self, schedule: Schedule) -> SafeString | str:
         return display.moment(schedule.last_run_at)
 
     @admin.display(description="next runs")
@@ -122,7 +131,7 @@ class ScheduleAdmin(ReadOnlyMixin, JobsModelAdmin):
         if not runs:
             return display.EMPTY
         items = format_html_join(
-            "", "<li>{} ({})</li>", ((display.when(r), display.ago(r)) for r in runs)
+            "", "<li>{} ({})</li>", ((display.timestamp(r), display.ago(r)) for r in runs)
         )
         return format_html('<ol class="dj-next-runs">{}</ol>', items)
 

@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 
 from django_jobs.admin import display
 from django_jobs.admin.actions import delete_eligible
-from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin, flat
+from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin, flat, time_field
 from django_jobs.admin.filters import AliveFilter
 from django_jobs.conf import jobs_settings
 from django_jobs.models import Job, Worker, WorkerState
@@ -48,13 +48,13 @@ def running_count() -> Coalesce:
 @admin.register(Worker)
 class WorkerAdmin(ReadOnlyMixin, JobsModelAdmin):
     list_display = (
-        "id",
+        "worker_id",
         "alive",
         "state",
-        "hostname",
+        "host",
         "pid",
         "serves",
-        "concurrency",
+        "processes",
         "heartbeat",
         "current_jobs",
     )
@@ -70,11 +70,13 @@ class WorkerAdmin(ReadOnlyMixin, JobsModelAdmin):
         ("hostname", "pid"),
         "serves",
         "concurrency",
-        ("started_at", "heartbeat", "stopped_at"),
+        ("started_at_display", "heartbeat", "stopped_at_display"),
         "current_jobs",
         "current_job_list",
     )
     readonly_fields = flat(fields)
+    started_at_display = time_field("started_at")
+    stopped_at_display = time_field("stopped_at")
 
     def has_delete_permission(self, request: HttpRequest, obj: Worker | None = None) -> bool:
         """A live worker keeps its row: it heartbeats it."""
@@ -84,6 +86,19 @@ class WorkerAdmin(ReadOnlyMixin, JobsModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Worker]:
         return super().get_queryset(request).annotate(running=running_count())
+
+    @admin.display(description="id")
+    def worker_id(self, worker: Worker) -> SafeString:
+        return display.breakable(worker.pk)
+
+    @admin.display(description="hostname")
+    def host(self, worker: Worker) -> SafeString:
+        return display.breakable(worker.hostname)
+
+    @admin.display(description="processes")
+    def processes(self, worker: Worker) -> int:
+        """How many jobs the worker runs at once (``--concurrency``)."""
+        return worker.concurrency
 
     @admin.display(description="alive")
     def alive(self, worker: Worker) -> SafeString:
@@ -100,7 +115,7 @@ class WorkerAdmin(ReadOnlyMixin, JobsModelAdmin):
         return ", ".join(str(q) for q in worker.queues) if worker.queues else "every queue"
 
     @admin.display(description="last heartbeat", ordering="heartbeat_at")
-    def heartbeat(self, worker: Worker) -> SafeString:
+    def heartbeat(self, worker: Worker) -> SafeString | str:
         return display.moment(worker.heartbeat_at)
 
     @admin.display(description="current jobs")
@@ -126,7 +141,7 @@ class WorkerAdmin(ReadOnlyMixin, JobsModelAdmin):
             "<ul>{}</ul>",
             format_html_join(
                 "",
-                "<li>{} — {}, started {}</li>",
+                "<li>{}: {}, started {}</li>",
                 (
                     (display.admin_link("job", j.pk, j.pk), j.name, display.ago(j.started_at))
                     for j in jobs

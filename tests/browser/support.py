@@ -1,13 +1,16 @@
 """Test support shared by the browser tests and the admin integration tests.
 
-Rows in every state, made the way production makes them (enqueue, run, claim, fail), and
-a helper that runs an admin action through Django's test client.
+Rows in every state, made the way production makes them (enqueue, run, claim, fail), a
+helper that runs an admin action through Django's test client, and a reader of the cells of a
+rendered admin page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 from django.contrib.messages import get_messages
@@ -85,3 +88,53 @@ def post_action(
 def messages_of(response: HttpResponse) -> list[str]:
     """The admin messages shown by a (followed) response."""
     return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@dataclass
+class Cell:
+    """A table cell or a read-only value of an admin page: its text and the tooltips in it."""
+
+    tag: str
+    text: str = ""
+    titles: list[str] = field(default_factory=list)
+
+
+class _CellReader(HTMLParser):
+    """Collects every ``td``, ``th``, read-only field value and dashboard number of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cells: list[Cell] = []
+        self.open: list[tuple[str, int, Cell]] = []
+        self.depth: dict[str, int] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "wbr", "input", "img", "hr", "meta", "link"):
+            return
+        self.depth[tag] = self.depth.get(tag, 0) + 1
+        found = dict(attrs)
+        classes = (found.get("class") or "").split()
+        if tag in ("td", "th") or "readonly" in classes or "dj-number" in classes:
+            self.open.append((tag, self.depth[tag], Cell(tag)))
+        if found.get("title"):
+            for _, _, cell in self.open:
+                cell.titles.append(str(found["title"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1][:2] == (tag, self.depth.get(tag)):
+            cell = self.open.pop()[2]
+            cell.text = " ".join(cell.text.split())
+            self.cells.append(cell)
+        self.depth[tag] = self.depth.get(tag, 1) - 1
+
+    def handle_data(self, data: str) -> None:
+        for _, _, cell in self.open:
+            cell.text += data
+
+
+def cells(html: str | bytes) -> list[Cell]:
+    """The cells of a rendered page (nested cells are listed on their own and in their parent)."""
+    reader = _CellReader()
+    reader.feed(html.decode() if isinstance(html, bytes) else html)
+    reader.close()
+    return reader.cells

@@ -112,6 +112,21 @@ def test_chart_build__bars_stack_to_scale():
 
 
 @pytest.mark.parametrize(
+    ("value", "text"), [(0, "0"), (950, "950"), (1000, "1k"), (2500, "2.5k"), (1_500_000, "1.5M")]
+)
+def test_short_number__axis_labels_stay_narrow(value, text):
+    assert chart.short_number(value) == text
+
+
+def test_chart_build__labels_hang_from_the_axes():
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    drawn = chart.build([stats.Bucket(start, 5000, 0)])
+    assert [label.text for label in drawn.y_labels] == ["0", "2.5k", "5k"]
+    assert drawn.x_labels[0].y == drawn.baseline + chart.GAP
+    assert all(label.x == chart.LEFT - chart.GAP for label in drawn.y_labels)
+
+
+@pytest.mark.parametrize(
     ("given", "seconds"), [(None, 5), ("2", 2), ("0", 1), ("x", 5), ("999", 300)]
 )
 def test_refresh_seconds__bounded(given, seconds):
