@@ -69,7 +69,7 @@ def _text(value: Any) -> str:
 def _queue_name(value: Any) -> str:
     from django_jobs.models.queue import QUEUE_NAME_RE, QUEUE_NAME_RULE
 
-    if not isinstance(value, str) or not QUEUE_NAME_RE.match(value):
+    if not isinstance(value, str) or not QUEUE_NAME_RE.fullmatch(value):
         raise ValueError(f"must be a queue name ({QUEUE_NAME_RULE}), got {value!r}")
     return value
 

@@ -55,7 +55,7 @@ def count(
 
 
 def definition_name(name: Any) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise JobDefinitionError(
             f"job definition name {name!r} is invalid: use 1 to 200 letters, digits, '_', '.', "
             "':' or '-', starting with a letter or '_' (a function defined inside another "
@@ -66,7 +66,7 @@ def definition_name(name: Any) -> str:
 
 
 def queue_problem(value: Any) -> str | None:
-    if not isinstance(value, str) or not QUEUE_NAME_RE.match(value):
+    if not isinstance(value, str) or not QUEUE_NAME_RE.fullmatch(value):
         return f"must be a queue name ({QUEUE_NAME_RULE}), got {value!r}"
     return None
 

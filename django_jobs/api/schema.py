@@ -179,9 +179,9 @@ def _from_text(schema: Mapping[str, Any], text: str) -> Any:
     """A query-string value converted to the schema's type (checked afterwards)."""
     kinds = _types(schema)
     if "integer" in kinds:
-        return int(text) if INT_RE.match(text) else text
+        return int(text) if INT_RE.fullmatch(text) else text
     if "number" in kinds:
-        return float(text) if NUMBER_RE.match(text) else text
+        return float(text) if NUMBER_RE.fullmatch(text) else text
     if "boolean" in kinds:
         return BOOLEANS.get(text.lower(), text)
     return text

@@ -15,7 +15,7 @@ QUEUE_NAME_RULE = (
 
 
 def validate_queue_name(value: object) -> None:
-    if not isinstance(value, str) or not QUEUE_NAME_RE.match(value):
+    if not isinstance(value, str) or not QUEUE_NAME_RE.fullmatch(value):
         raise ValidationError(f"{value!r} is not a valid queue name ({QUEUE_NAME_RULE})")
 
 

@@ -16,7 +16,7 @@ from django_jobs.worker.supervisor import Supervisor
 
 
 def queue_name(value: str) -> str:
-    if not QUEUE_NAME_RE.match(value):
+    if not QUEUE_NAME_RE.fullmatch(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a valid queue name ({QUEUE_NAME_RULE})")
     return value
 
