@@ -235,3 +235,129 @@ def test_run_sh__starts_a_worker_next_to_the_server_and_stops_it(env, tmp_path):
     assert "worker.stopped" in output, output
     states = {state for (state,) in query("SELECT state FROM django_jobs_worker")}
     assert states == {"stopped"}, output
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid``'s children, their children, ... (from /proc), living ones only."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return [p for p in found if alive(p)]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def command_line(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return ""
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_run_sh__signal_to_its_pid_stops_the_server_and_the_worker(env, tmp_path, sig, code):
+    port = free_port()
+    log_path = tmp_path / "run.log"
+    script = ["bash", str(EXAMPLE / "run.sh"), "--no-install"]
+    script_env = {**env, "PYTHON": sys.executable, "PORT": str(port)}
+
+    def admin_answers() -> bool:
+        url = f"http://127.0.0.1:{port}/admin/login/"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+
+    def worker_runs() -> bool:  # registered, so its signal handlers are in place
+        with sqlite3.connect(env["EXAMPLE_DB_PATH"], timeout=10) as connection:
+            running = "SELECT pid FROM django_jobs_worker WHERE state = 'running'"
+            pids = {pid for (pid,) in connection.execute(running)}
+        return bool(pids) and pids <= set(descendants(proc.pid))
+
+    def started() -> bool:  # the server answers and the worker's processes are up
+        names = " ".join(command_line(p) for p in descendants(proc.pid))
+        return "runserver" in names and admin_answers() and worker_runs()
+
+    with log_path.open("w") as log:
+        # Not a terminal's foreground job this time: the signal goes to run.sh's pid alone,
+        # as `kill <pid>` or a service manager sends it.
+        proc = subprocess.Popen(
+            script, cwd=EXAMPLE, env=script_env, stdout=log, stderr=subprocess.STDOUT
+        )
+        started_up = wait_until(started, TIMEOUT)
+        processes = descendants(proc.pid)
+        try:
+            os.kill(proc.pid, sig)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (
+                proc.poll() is None or any(alive(p) for p in processes)
+            ):
+                time.sleep(0.2)
+            left = [f"{p} {command_line(p)}" for p in [proc.pid, *processes] if alive(p)]
+        finally:
+            for pid in [proc.pid, *processes]:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    if alive(pid):
+                        os.kill(pid, signal.SIGKILL)
+            proc.wait()
+    output = log_path.read_text()
+    assert started_up, output
+    assert left == [], "\n".join(left) + "\n" + output[-3000:]
+    assert proc.returncode == code, output
+    assert "worker.stopping" in output and "signal=SIGTERM" in output, output
+    assert "worker.stopped" in output, output
+
+
+def run_sh_until_it_exits(env: dict[str, str], port: str) -> subprocess.CompletedProcess[str]:
+    """Run ``run.sh --no-install`` on ``port``, expected to exit soon; on a timeout kill
+    whatever it started, then fail."""
+    script = ["bash", str(EXAMPLE / "run.sh"), "--no-install"]
+    proc = subprocess.Popen(
+        script,
+        cwd=EXAMPLE,
+        env={**env, "PYTHON": sys.executable, "PORT": port},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        for pid in [*descendants(proc.pid), proc.pid]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"run.sh with PORT={port} did not exit:\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def test_run_sh__busy_port_fails_at_once(env):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = run_sh_until_it_exits(env, str(port))
+    assert proc.returncode == 1, proc.stdout
+    assert f"port {port} is already in use" in proc.stderr, proc.stderr
+    assert "PORT=" in proc.stderr  # how to choose another one
+    assert "Migrating" not in proc.stdout  # at once: before any other step
+    assert not Path(env["EXAMPLE_DB_PATH"]).exists()
+
+
+@pytest.mark.parametrize("port", ["http", "0", "70000"])
+def test_run_sh__invalid_port_refused(env, port):
+    proc = run_sh_until_it_exits(env, port)
+    assert proc.returncode == 2, proc.stdout
+    assert f"PORT={port}" in proc.stderr and "1 to 65535" in proc.stderr, proc.stderr
+    assert "Migrating" not in proc.stdout
