@@ -57,7 +57,7 @@ def queue_row(queue: stats.QueueStats, now: datetime) -> dict[str, Any]:
         "running": display.capped(queue.running),
         "succeeded": queue.succeeded,
         "failed": queue.failed,
-        "oldest": display.ago(queue.oldest_queued_at, now) if queue.oldest_queued_at else "",
+        "oldest": display.ago(queue.oldest_queued_at, now),
     }
 
 

@@ -20,7 +20,8 @@ from django_jobs.models import JobAttempt
 from django_jobs.operations import UNKNOWN_DEFINITION
 from django_jobs.registry import registry
 
-EMPTY = "—"
+#: How an empty value looks: the admin's own ``empty_value_display``, on every page.
+EMPTY = "-"
 
 
 def badge(text: str, kind: str) -> SafeString:

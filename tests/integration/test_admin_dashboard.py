@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -145,3 +146,32 @@ def test_dashboard_live__only_the_fragment(admin_client):
     response = admin_client.get(reverse("admin:django_jobs_dashboard_live"))
     assert b'<svg id="dj-chart"' in response.content and b"<html" not in response.content
     assert "no-store" in response["Cache-Control"]
+
+
+def test_dashboard__cards_say_whether_they_count_attempts_or_jobs(admin_client):
+    support.dead_letter()
+    page = admin_client.get(reverse("admin:django_jobs_dashboard")).content.decode()
+    assert re.findall(r"<h3>(.*?)</h3>", page) == [
+        "Succeeded attempts, last hour",
+        "Failed attempts, last hour",
+        "Oldest queued job",
+        "Live workers",
+        "Succeeded jobs (now)",
+        "Failed jobs (now)",
+        "Cancelled jobs (now)",
+    ]
+
+
+def test_dashboard__queue_table_says_it_counts_attempts(admin_client):
+    support.dead_letter()
+    fragment = admin_client.get(reverse("admin:django_jobs_dashboard_live")).content
+    headers = [c.text for c in support.cells(fragment) if c.tag == "th"][:7]
+    assert headers == [
+        "Queue",
+        "Scheduled",
+        "Queued",
+        "Running",
+        "Succeeded attempts (1 h)",
+        "Failed attempts (1 h)",
+        "Oldest queued",
+    ]
