@@ -175,9 +175,28 @@ class EnqueueRequest:
     def enqueue_many(
         self, items: Iterable[Any], *, keys: Iterable[str | None] | None = None
     ) -> list[Job]:
+        """One job per item, all or none; more than ``ENQUEUE_MANY_CHUNK`` items are written
+        in chunks of that many rows, in one transaction (a savepoint inside the caller's)."""
         calls = [_as_call(self.definition, i, item) for i, item in enumerate(items)]
         key_list = _keys_for(calls, keys, self.options.key)
-        return self._enqueue(calls, key_list, many=True) if calls else []
+        if len(calls) <= ENQUEUE_MANY_CHUNK:
+            return self._enqueue(calls, key_list, many=True) if calls else []
+        alias = jobs_settings.DATABASE
+        result: list[Job] = []
+        ids = new_job_ids(len(calls))  # one run of increasing ids, as for a single INSERT
+        with transaction.atomic(using=alias):
+            for start in range(0, len(calls), ENQUEUE_MANY_CHUNK):
+                end = start + ENQUEUE_MANY_CHUNK
+                jobs = self.build_many(
+                    calls[start:end],
+                    key_list[start:end],
+                    many=True,
+                    first=start,
+                    ids=ids[start:end],
+                )
+                result += write_jobs(jobs, alias, self.options.on_conflict)
+        after_enqueue(result, alias)
+        return result
 
     def _enqueue(
         self, calls: list[Call], keys: list[str | None], *, many: bool = False
@@ -193,7 +212,13 @@ class EnqueueRequest:
         return self.build_many([(args, kwargs)], [key])[0]
 
     def build_many(
-        self, calls: list[Call], keys: list[str | None], *, many: bool = False
+        self,
+        calls: list[Call],
+        keys: list[str | None],
+        *,
+        many: bool = False,
+        first: int = 0,
+        ids: list[Any] | None = None,
     ) -> list[Job]:
         """Validate every call, then make one unsaved ``Job`` per call.
 
@@ -204,7 +229,7 @@ class EnqueueRequest:
         d, o = self.definition, self.options
         if o.id is not None and len(calls) > 1:
             raise _bad("id", "names one job; enqueue_many cannot give it to several")
-        stored = check_calls(d, calls, many=many)
+        stored = check_calls(d, calls, many=many, first=first)
         now = timezone.now()
         run_at = o.run_at or (now + o.delay if o.delay else now)
         meta = json.loads(_strict_json({**d.meta, **(o.meta or {})}))  # as stored: lists
@@ -219,7 +244,8 @@ class EnqueueRequest:
             created_at=now,
             max_attempts=d.max_attempts,
         )
-        ids = [o.id] if o.id is not None else new_job_ids(len(calls))
+        if ids is None:
+            ids = [o.id] if o.id is not None else new_job_ids(len(calls))
         at = _field_positions()
         i_id, i_args, i_kwargs, i_meta, i_key = (
             at[name] for name in ("id", "args", "kwargs", "meta", "key")
@@ -236,6 +262,10 @@ class EnqueueRequest:
 
 
 Call = tuple[Sequence[Any], dict[str, Any]]
+
+#: Rows per INSERT of a large ``enqueue_many``: a million items make 200 statements of 5,000
+#: rows (one JSON parameter each), not one statement holding every row.
+ENQUEUE_MANY_CHUNK = 5_000
 
 
 def _row_template(**values: Any) -> list[Any]:
@@ -306,7 +336,9 @@ def _keys_for(
     return key_list
 
 
-def check_calls(definition: Definition, calls: list[Call], *, many: bool = False) -> list[Any]:
+def check_calls(
+    definition: Definition, calls: list[Call], *, many: bool = False, first: int = 0
+) -> list[Any]:
     """Every call fits the function's signature and is JSON; ``TypeError`` names the culprit.
 
     Returns each call's ``[args, kwargs]`` as the database will hold them (the JSON read
@@ -320,7 +352,7 @@ def check_calls(definition: Definition, calls: list[Call], *, many: bool = False
     dict key that is not a string (JSON would make ``{1: "a"}`` into ``{"1": "a"}``).
     A batch whose only change is tuples that became lists is accepted.
     """
-    for index, (args, kwargs) in enumerate(calls):
+    for index, (args, kwargs) in enumerate(calls, first):
         problem = _binding_problem(definition, len(args), tuple(kwargs))
         if problem is not None:
             where = f"enqueue_many item {index}: " if many else ""
@@ -330,7 +362,7 @@ def check_calls(definition: Definition, calls: list[Call], *, many: bool = False
     stored = _read_back(calls)
     if stored is not None and stored == [[list(args), kwargs] for args, kwargs in calls]:
         return stored
-    for index, (args, kwargs) in enumerate(calls):
+    for index, (args, kwargs) in enumerate(calls, first):
         try:
             check_arguments(definition, args, kwargs)
         except TypeError as exc:
