@@ -21,6 +21,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from django_jobs.names import QUEUE_NAME_RE, QUEUE_NAME_RULE
+
 PREFIX = "DJANGO_JOBS_"
 #: Prefixes (upper case, letters only) taken for a slip of ``DJANGO_JOBS_`` although they are
 #: not close to it by spelling; closer ones (``DJANGO_JOB_``, ``DJANGOJOBS_``) are found by
@@ -67,8 +69,6 @@ def _text(value: Any) -> str:
 
 
 def _queue_name(value: Any) -> str:
-    from django_jobs.models.queue import QUEUE_NAME_RE, QUEUE_NAME_RULE
-
     if not isinstance(value, str) or not QUEUE_NAME_RE.fullmatch(value):
         raise ValueError(f"must be a queue name ({QUEUE_NAME_RULE}), got {value!r}")
     return value

@@ -18,8 +18,7 @@ from django_jobs import states
 from django_jobs.conf import jobs_settings
 from django_jobs.enqueue import EnqueueRequest, after_enqueue, write_jobs
 from django_jobs.exceptions import InvalidTransition, UnknownJob
-from django_jobs.lifecycle import move
-from django_jobs.models import DeadLetter, Job, Queue, Schedule
+from django_jobs.models import DeadLetter, Job
 from django_jobs.registry import registry
 from django_jobs.states import State
 
@@ -49,13 +48,6 @@ def resubmit_job(job: Job, *, reset_retry_count: bool = True) -> Job:
     result = write_jobs([copy], alias, "return")
     after_enqueue(result, alias)
     return result[0]
-
-
-def run_job_now(job: Job) -> bool:
-    """``scheduled`` → ``queued`` with ``run_at`` now; ``False`` when it was not scheduled."""
-    if job.state != State.SCHEDULED:
-        return False
-    return move(job, State.QUEUED, run_at=timezone.now())
 
 
 # --- dead letters -------------------------------------------------------------------------
@@ -112,57 +104,3 @@ def purge_dead_letters(dead_letters: QuerySet[DeadLetter]) -> int:
         job_ids = list(dead_letters.using(alias).values_list("job_id", flat=True))
         _, deleted = Job.objects.using(alias).filter(pk__in=job_ids).delete()
     return deleted.get(DeadLetter._meta.label, 0)
-
-
-# --- queues -------------------------------------------------------------------------------
-
-
-def set_queue_paused(queue: Queue, paused: bool) -> bool:
-    """Pause or resume a queue; ``False`` when it already was."""
-    now = timezone.now()
-    changed = (
-        Queue.objects.using(jobs_settings.DATABASE)
-        .filter(pk=queue.pk, paused=not paused)
-        .update(paused=paused, updated_at=now)
-    )
-    if changed:
-        queue.paused, queue.updated_at = paused, now
-    return bool(changed)
-
-
-# --- schedules ----------------------------------------------------------------------------
-
-
-def _update_schedule(schedule: Schedule, when: dict[str, object], **fields: object) -> bool:
-    """UPDATE the schedule's ``fields`` if its row still matches ``when``; mirror in memory."""
-    fields["updated_at"] = timezone.now()
-    changed = (
-        Schedule.objects.using(jobs_settings.DATABASE)
-        .filter(pk=schedule.pk, **when)
-        .update(**fields)
-    )
-    if changed:
-        for name, value in fields.items():
-            setattr(schedule, name, value)
-    return bool(changed)
-
-
-def set_schedule_enabled(schedule: Schedule, enabled: bool) -> bool:
-    """Enable or disable a schedule; ``False`` when it already was."""
-    return _update_schedule(schedule, {"enabled": not enabled}, enabled=enabled)
-
-
-def reenable_schedule(schedule: Schedule) -> bool:
-    """Clear a skipped schedule (and its consecutive failures); ``False`` if not skipped."""
-    return _update_schedule(
-        schedule, {"skipped_at__isnull": False}, skipped_at=None, consecutive_failures=0
-    )
-
-
-def run_schedule_now(schedule: Schedule) -> Job:
-    """Enqueue one run of the schedule's definition now; its counters are left alone.
-
-    Like a run enqueued by hand, it has no ``scheduled_for``. Raises ``UnknownJob`` when the
-    definition is not registered in this process.
-    """
-    return registry.get(schedule.name, schedule.version).enqueue()

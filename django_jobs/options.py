@@ -6,16 +6,14 @@ Every function here raises ``JobDefinitionError`` with a sentence a user can act
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
 from django_jobs.exceptions import JobDefinitionError, describe
-from django_jobs.models.queue import QUEUE_NAME_RE, QUEUE_NAME_RULE
+from django_jobs.names import NAME_RE, QUEUE_NAME_RE, QUEUE_NAME_RULE
 from django_jobs.retry import Backoff
 from django_jobs.schedules import Cron
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,199}$")
 ON_SHUTDOWN = ("finish", "requeue", "stop")
 PRIORITY_RANGE = (-100, 100)
 

@@ -12,8 +12,7 @@ from django.utils.dateparse import parse_datetime
 from django_jobs.api.schema import Field, FieldError
 from django_jobs.enqueue import MAX_DELAY, InvalidEnqueue, check_options
 from django_jobs.ids import parse_job_id
-from django_jobs.models.queue import QUEUE_NAME_RE, QUEUE_NAME_RULE
-from django_jobs.options import NAME_RE
+from django_jobs.names import NAME_RE, QUEUE_NAME_RE, QUEUE_NAME_RULE
 
 INT_MAX = 2_147_483_647  # PositiveIntegerField's range on every database
 MAX_IDS = 500

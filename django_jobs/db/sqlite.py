@@ -16,10 +16,16 @@ from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.db import JSON_FIELDS, InsertShape, generic, in_claim_order, split_columns
-from django_jobs.db.postgresql import INSERT_FIELDS
+from django_jobs.db import generic
+from django_jobs.db.rows import (
+    INSERT_FIELDS,
+    JSON_FIELDS,
+    InsertShape,
+    in_claim_order,
+    split_columns,
+)
+from django_jobs.limits import Limits
 from django_jobs.models import Job, Queue
-from django_jobs.worker.limits import Limits
 
 # RETURNING arrived in SQLite 3.35; older libraries take the ORM path.
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)

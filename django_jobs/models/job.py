@@ -14,6 +14,7 @@ from django_jobs import states
 from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import JobFailed, JobWaitTimeout
 from django_jobs.ids import new_job_id
+from django_jobs.models import lifecycle
 from django_jobs.states import State
 
 if TYPE_CHECKING:
@@ -195,9 +196,7 @@ class Job(models.Model):
 
     def run_now(self) -> bool:
         """Make a scheduled job (future ``run_at`` or a retry in backoff) ready at once."""
-        from django_jobs.operations import run_job_now
-
-        return run_job_now(self)
+        return lifecycle.run_job_now(self)
 
     def cancel(self) -> bool:
         """Cancel this job: at once when waiting, by request when running.
@@ -205,6 +204,4 @@ class Job(models.Model):
         Returns ``True`` when the job is now cancelled, ``False`` when a running job was asked
         to stop (its worker interrupts it). A finished job raises ``InvalidTransition``.
         """
-        from django_jobs.lifecycle import cancel_job
-
-        return cancel_job(self)
+        return lifecycle.cancel_job(self)

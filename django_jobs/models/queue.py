@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
-QUEUE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99}$")
-QUEUE_NAME_RULE = (
-    "1 to 100 characters: letters, digits, '_', '.', ':' and '-', "
-    "not starting with a punctuation mark"
-)
+from django_jobs.conf import jobs_settings
+from django_jobs.names import QUEUE_NAME_RE, QUEUE_NAME_RULE
+
+__all__ = ["QUEUE_NAME_RE", "QUEUE_NAME_RULE", "Queue", "validate_queue_name"]
 
 
 def validate_queue_name(value: object) -> None:
@@ -69,12 +67,19 @@ class Queue(models.Model):
 
     def pause(self) -> bool:
         """Stop workers claiming from this queue; ``False`` when it was paused already."""
-        from django_jobs.operations import set_queue_paused
-
-        return set_queue_paused(self, True)
+        return self._set_paused(True)
 
     def resume(self) -> bool:
         """Let workers claim from this queue again; ``False`` when it was not paused."""
-        from django_jobs.operations import set_queue_paused
+        return self._set_paused(False)
 
-        return set_queue_paused(self, False)
+    def _set_paused(self, paused: bool) -> bool:
+        now = timezone.now()
+        changed = (
+            Queue.objects.using(jobs_settings.DATABASE)
+            .filter(pk=self.pk, paused=not paused)
+            .update(paused=paused, updated_at=now)
+        )
+        if changed:
+            self.paused, self.updated_at = paused, now
+        return bool(changed)

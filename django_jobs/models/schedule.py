@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.utils import timezone
 
+from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import JobDefinitionError
+from django_jobs.logs import log_event
+from django_jobs.retry import recurring_backoff_seconds
 from django_jobs.schedules import Cron
+from django_jobs.states import State
 
 if TYPE_CHECKING:
     from django_jobs.models.job import Job
@@ -108,28 +114,94 @@ class Schedule(models.Model):
         definition = registry.find(self.name, self.version)
         return definition is not None and definition.kind != "recurring"
 
-    # --- state changes (django_jobs.operations) ----------------------------------------------
+    # --- state changes ----------------------------------------------------------------------
+
+    def _update(self, when: dict[str, object], **fields: object) -> bool:
+        """UPDATE ``fields`` if the row still matches ``when``; mirror them in memory."""
+        fields["updated_at"] = timezone.now()
+        changed = (
+            Schedule.objects.using(jobs_settings.DATABASE)
+            .filter(pk=self.pk, **when)
+            .update(**fields)
+        )
+        if changed:
+            for name, value in fields.items():
+                setattr(self, name, value)
+        return bool(changed)
 
     def enable(self) -> bool:
         """Let the schedule fire again; ``False`` when it was enabled already."""
-        from django_jobs.operations import set_schedule_enabled
-
-        return set_schedule_enabled(self, True)
+        return self._update({"enabled": False}, enabled=True)
 
     def disable(self) -> bool:
         """Pause the schedule (nothing is enqueued); ``False`` when it was disabled already."""
-        from django_jobs.operations import set_schedule_enabled
-
-        return set_schedule_enabled(self, False)
+        return self._update({"enabled": True}, enabled=False)
 
     def reenable(self) -> bool:
         """Clear the skip after too many failures; ``False`` when it was not skipped."""
-        from django_jobs.operations import reenable_schedule
-
-        return reenable_schedule(self)
+        return self._update({"skipped_at__isnull": False}, skipped_at=None, consecutive_failures=0)
 
     def run_now(self) -> Job:
-        """Enqueue one run now, outside the schedule (counters unchanged)."""
-        from django_jobs.operations import run_schedule_now
+        """Enqueue one run now, outside the schedule (counters unchanged).
 
-        return run_schedule_now(self)
+        Like a run enqueued by hand, it has no ``scheduled_for``. Raises ``UnknownJob`` when
+        the definition is not registered in this process.
+        """
+        from django_jobs.registry import registry
+
+        return registry.get(self.name, self.version).enqueue()
+
+    # --- bookkeeping of runs ------------------------------------------------------------------
+
+    @classmethod
+    def book_run(cls, job: Job, outcome: str, now: datetime) -> None:
+        """Book a finished run of a schedule (called in the transaction that records it).
+
+        ``outcome`` is the job's final state: a success resets the consecutive failures, a
+        failure adds one, a cancellation counts as neither.
+        """
+        from django_jobs.registry import registry
+
+        alias = jobs_settings.DATABASE
+        schedule = cls.objects.using(alias).select_for_update().filter(name=job.name).first()
+        definition = registry.find(job.name)
+        if schedule is None:
+            return
+        schedule._count_outcome(outcome, now)
+        if (
+            definition is not None
+            and definition.kind == "recurring"
+            and not schedule.max_runs_reached
+        ):
+            if outcome == State.FAILED:
+                wait = recurring_backoff_seconds(schedule.consecutive_failures)
+            else:
+                wait = definition.interval or 0
+            schedule.next_run_at = now + timedelta(seconds=wait)
+        schedule.save(
+            using=alias,
+            update_fields=[
+                "consecutive_failures",
+                "failures",
+                "skipped_at",
+                "next_run_at",
+                "updated_at",
+            ],
+        )
+
+    def _count_outcome(self, outcome: str, now: datetime) -> None:
+        """Count a run's outcome; skip the schedule after ``max_failures`` in a row."""
+        if outcome == State.SUCCEEDED:
+            self.consecutive_failures = 0
+        elif outcome == State.FAILED:
+            self.consecutive_failures += 1
+            self.failures += 1
+        limit = self.max_failures
+        if limit and self.consecutive_failures >= limit:
+            self.skipped_at = now
+            log_event(
+                "schedule.skipped",
+                logging.WARNING,
+                schedule=self.name,
+                failures=self.consecutive_failures,
+            )

@@ -18,30 +18,20 @@ advisory lock (SQLite has a single writer already): each claim sees every claim 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections
 from django.db.models import Q
 
+from django_jobs.limits import Limits
 from django_jobs.models import Job, Queue
 from django_jobs.registry import registry
 from django_jobs.states import State
 
+__all__ = ["LimitConfig", "Limits", "definition_caps", "lock_claims", "take_rate_tokens"]
+
 #: Key of the advisory lock that serialises limited claims (any constant would do).
 CLAIM_LOCK_KEY = 0x646A6F6273  # "djobs"
-
-
-@dataclass
-class Limits:
-    """What a claim statement must respect; built by :class:`LimitConfig`."""
-
-    tree: str = "%"  # LIKE pattern of this worker's process ids, for per-worker counts
-    excluded: list[str] = field(default_factory=list)  # paused or out of rate tokens
-    enforce: bool = True  # include the group and definition-cap conditions
-    cap_names: list[str] = field(default_factory=list)
-    cap_running: list[int | None] = field(default_factory=list)
-    cap_per_worker: list[int | None] = field(default_factory=list)
 
 
 class LimitConfig:

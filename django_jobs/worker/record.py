@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_jobs import db, signals
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import job_fields, log_event
-from django_jobs.models import DeadLetter, Job, JobAttempt, Outcome
+from django_jobs.models import DeadLetter, Job, JobAttempt, Outcome, Schedule
 from django_jobs.retry import retry_delay_seconds
 from django_jobs.states import State
 
@@ -98,9 +98,7 @@ def finish(
         for name, value in fields.items():
             setattr(job, name, value)
         if job.scheduled_for is not None and event not in ("job.retried", "job.requeued"):
-            from django_jobs.worker.recurring import after_run
-
-            after_run(job, fields["state"], now)
+            Schedule.book_run(job, fields["state"], now)
         dead = None
         if event == "job.failed" and definition is not None and definition.dead_letter:
             dead = DeadLetter.objects.using(alias).create(

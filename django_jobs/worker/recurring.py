@@ -13,7 +13,6 @@ a failure — and the schedule is skipped after ``max_retries`` consecutive fail
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,9 +25,8 @@ from django_jobs.enqueue import EnqueueRequest, after_enqueue, write_jobs
 from django_jobs.logs import log_event
 from django_jobs.models import Job, Schedule
 from django_jobs.registry import Definition, registry
-from django_jobs.retry import recurring_backoff_seconds
 from django_jobs.schedules import due_ticks
-from django_jobs.states import ACTIVE_STATES, State
+from django_jobs.states import ACTIVE_STATES
 
 
 def recurring_definitions() -> dict[str, Definition]:
@@ -162,47 +160,3 @@ def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str)
             next_run=next_at.isoformat() if next_at else None,
         )
     return len(ticks)
-
-
-def after_run(job: Job, outcome: str, now: datetime) -> None:
-    """Book a finished run of a schedule (called in the transaction that records it).
-
-    ``outcome`` is the job's final state: a success resets the consecutive failures, a
-    failure adds one, a cancellation counts as neither.
-    """
-    alias = jobs_settings.DATABASE
-    schedule = Schedule.objects.using(alias).select_for_update().filter(name=job.name).first()
-    definition = registry.find(job.name)
-    if schedule is None:
-        return
-    succeeded = outcome == State.SUCCEEDED
-    if succeeded:
-        schedule.consecutive_failures = 0
-    elif outcome == State.FAILED:
-        schedule.consecutive_failures += 1
-        schedule.failures += 1
-    limit = schedule.max_failures
-    if limit and schedule.consecutive_failures >= limit:
-        schedule.skipped_at = now
-        log_event(
-            "schedule.skipped",
-            logging.WARNING,
-            schedule=schedule.name,
-            failures=schedule.consecutive_failures,
-        )
-    if definition is not None and definition.kind == "recurring" and not schedule.max_runs_reached:
-        if outcome == State.FAILED:
-            wait = recurring_backoff_seconds(schedule.consecutive_failures)
-        else:
-            wait = definition.interval or 0
-        schedule.next_run_at = now + timedelta(seconds=wait)
-    schedule.save(
-        using=alias,
-        update_fields=[
-            "consecutive_failures",
-            "failures",
-            "skipped_at",
-            "next_run_at",
-            "updated_at",
-        ],
-    )

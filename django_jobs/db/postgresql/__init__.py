@@ -6,12 +6,12 @@
   statements, generic plans) and the batched completion of successes.
 """
 
+from django_jobs.db.notify import notify
 from django_jobs.db.postgresql.claim import claim_jobs, claim_sql, ready_queues
 from django_jobs.db.postgresql.enqueue import (
     INSERT_FIELDS,
     QUEUE_ROWS,
     insert_jobs,
-    notify,
     statement_cursor,
 )
 from django_jobs.db.postgresql.session import (

@@ -7,10 +7,10 @@ from functools import lru_cache
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.db import in_claim_order
 from django_jobs.db.postgresql.session import bound_cursor, job_from_row
+from django_jobs.db.rows import in_claim_order
+from django_jobs.limits import Limits
 from django_jobs.models import Job, Queue
-from django_jobs.worker.limits import Limits
 
 # The claim, in ONE statement and therefore one short transaction:
 # * the CTE picks the candidates in claim order from the partial index dj_job_claim and locks

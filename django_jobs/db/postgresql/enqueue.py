@@ -10,42 +10,20 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
 from django_jobs.conf import jobs_settings
-from django_jobs.db import InsertShape, split_columns
+from django_jobs.db.notify import mark_sent, unsent
+from django_jobs.db.rows import INSERT_COLUMNS, INSERT_FIELDS, InsertShape, split_columns
 from django_jobs.models import Job, Queue
 from django_jobs.states import State
 
 #: How an enqueue gets the ``Queue`` rows of new queues: its INSERT creates them.
 QUEUE_ROWS = "created"
 
-# (field name, SQL type): the columns an enqueue writes; every other column takes its NULL.
-_INSERT_COLUMNS = (
-    ("id", "uuid"),
-    ("name", "text"),
-    ("version", "int"),
-    ("queue", "text"),
-    ("state", "text"),
-    ("priority", "int"),
-    ("args", "jsonb"),
-    ("kwargs", "jsonb"),
-    ("meta", "jsonb"),
-    ("key", "text"),
-    ("group_key", "text"),
-    ("run_at", "timestamptz"),
-    ("created_at", "timestamptz"),
-    ("attempts", "int"),
-    ("max_attempts", "int"),
-    ("last_error", "text"),
-    ("scheduled_for", "timestamptz"),
-    ("resubmitted_from", "uuid"),
-)
-INSERT_FIELDS = tuple(name for name, _ in _INSERT_COLUMNS)
-_TYPES = dict(_INSERT_COLUMNS)
+_TYPES = dict(INSERT_COLUMNS)
 
 
 @lru_cache(maxsize=64)
@@ -110,7 +88,7 @@ def insert_jobs(
     if shape.varying:
         params.append(json.dumps([_json_row(job, shape.varying) for job in jobs]))
     queued = [job.queue for job in jobs if job.state == State.QUEUED]
-    pending = _unsent(connection, queued) if queued else []
+    pending = unsent(connection, queued) if queued else []
     if pending:
         channel = jobs_settings.NOTIFY_CHANNEL
         params += [pending, channel] if ignore_conflicts else [channel, pending]
@@ -123,10 +101,10 @@ def insert_jobs(
         cursor.execute(sql, params)
         rows = cursor.fetchall() if ignore_conflicts else []
     if not ignore_conflicts:
-        _mark_sent(connection, pending)
+        mark_sent(connection, pending)
         return {job.id for job in jobs}
     if pending:  # rows are (id, NULL) per inserted row and (NULL, queue) per notified queue
-        _mark_sent(connection, [row[1] for row in rows if row[0] is None])
+        mark_sent(connection, [row[1] for row in rows if row[0] is None])
     return {row[0] for row in rows if row[0] is not None}
 
 
@@ -188,54 +166,3 @@ def _json_row(job: Job, fields: tuple[str, ...]) -> list[Any]:
             value = value.isoformat()
         row.append(value)
     return row
-
-
-def notify(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
-    """``NOTIFY`` each queue once per transaction, from the enqueue itself (never a trigger).
-
-    Inside ``atomic()`` the notification is delivered at COMMIT and dropped on rollback, so
-    no worker wakes for a job it cannot see. An enqueue sends its NOTIFY within its INSERT
-    (``insert_jobs``); this is for other writers that make jobs ready.
-    """
-    pending = _unsent(connection, queues)
-    if pending:
-        channel = jobs_settings.NOTIFY_CHANNEL
-        with connection.cursor() as cursor:
-            for queue in pending:
-                cursor.execute("SELECT pg_notify(%s, %s)", [channel, queue])
-        _mark_sent(connection, pending)
-
-
-def _unsent(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> list[str]:
-    """The distinct ``queues`` not yet notified in this transaction (all in autocommit)."""
-    if not jobs_settings.USE_LISTEN_NOTIFY:
-        return []
-    distinct = list(dict.fromkeys(queues))
-    if not connection.in_atomic_block:
-        return distinct
-    sent = _sent_in_transaction(connection)
-    return [queue for queue in distinct if queue not in sent]
-
-
-def _mark_sent(connection: BaseDatabaseWrapper, queues: Sequence[str]) -> None:
-    if connection.in_atomic_block:
-        _sent_in_transaction(connection).update(queues)
-
-
-def _sent_in_transaction(connection: BaseDatabaseWrapper) -> set[str]:
-    """The queues notified in the current transaction.
-
-    They are kept next to an on_commit marker: when the marker is gone from the
-    connection's on_commit list, the transaction (or the savepoint that sent them) has
-    ended, and the memory is stale.
-    """
-    sent, marker = getattr(connection, "_django_jobs_notified", (None, None))
-    if sent is None or not any(item[1] is marker for item in connection.run_on_commit):
-        sent = set()
-
-        def marker() -> None:
-            connection._django_jobs_notified = (None, None)  # type: ignore[attr-defined]
-
-        transaction.on_commit(marker, using=connection.alias)
-        connection._django_jobs_notified = (sent, marker)  # type: ignore[attr-defined]
-    return sent

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_jobs.conf import jobs_settings
 from django_jobs.models import Role
-from django_jobs.models.queue import QUEUE_NAME_RE, QUEUE_NAME_RULE
+from django_jobs.names import QUEUE_NAME_RE, QUEUE_NAME_RULE
 from django_jobs.worker.loop import LoopOptions
 from django_jobs.worker.supervisor import Supervisor
 
