@@ -125,8 +125,12 @@ class JobsModelAdmin(admin.ModelAdmin):
         request.GET = without_nul(request.GET)
         return super().changelist_view(request, extra_context)
 
-    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-        """Drop selected ids that are not ids at all (a hand-made POST) before acting."""
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any], **kwargs: Any) -> Any:
+        """Drop selected ids that are not ids at all (a hand-made POST) before acting.
+
+        Django 6.1 passes ``action_location=`` (change list or change form); earlier versions
+        pass nothing. Whatever the running Django gives is handed on unchanged.
+        """
         name = helpers.ACTION_CHECKBOX_NAME
         selected = request.POST.getlist(name)
         valid = [value for value in selected if self._is_pk(value)]
@@ -134,7 +138,7 @@ class JobsModelAdmin(admin.ModelAdmin):
             post = request.POST.copy()
             post.setlist(name, valid)
             request.POST = post
-        return super().response_action(request, queryset)
+        return super().response_action(request, queryset, **kwargs)
 
     def _is_pk(self, value: str) -> bool:
         try:
