@@ -15,7 +15,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.safestring import SafeString
 
-from django_jobs.admin import display
+from django_jobs.admin import display, lookups
 from django_jobs.admin.counts import ApproximateCount, count_rows
 
 
@@ -123,7 +123,16 @@ class JobsModelAdmin(admin.ModelAdmin):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         request.GET = without_nul(request.GET)
+        redirect = lookups.drop_unknown_lookups(self, request)
+        if redirect is not None:
+            return redirect
         return super().changelist_view(request, extra_context)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Only the parameters of this list's own filters (see ``admin/lookups.py``)."""
+        if request is None:
+            return False
+        return lookup in lookups.filter_parameters(self, request)
 
     def response_action(self, request: HttpRequest, queryset: QuerySet[Any], **kwargs: Any) -> Any:
         """Drop selected ids that are not ids at all (a hand-made POST) before acting.

@@ -79,6 +79,8 @@ class JobAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
         "progress_bar",
     )
     list_filter = ("state", QueueFilter, DefinitionFilter, CreatedFilter)
+    #: The worker pages link to a worker's running jobs with these.
+    extra_lookups = ("worker", "worker__startswith")
     search_fields = ("=id", "=key", "name")
     search_help_text = "A job id (UUID or ULID), a key, or part of a definition name."
     sortable_by = ("job_id",)  # any other order would sort the whole table
