@@ -19,7 +19,8 @@ def operator(*codenames: str) -> User:
 
 
 def action_labels(page) -> list[str]:
-    return page.locator("select[name=action] option").all_inner_texts()
+    """The actions offered, without the blank choice (its label differs between Django versions)."""
+    return page.locator("select[name=action] option:not([value=''])").all_inner_texts()
 
 
 def test_browser_permissions__view_only_user_sees_no_action(page):
@@ -37,4 +38,4 @@ def test_browser_permissions__cancel_only(page):
     support.queued_job()
     login(page, operator("view_job", "cancel_job").username)
     page.goto("/admin/django_jobs/job/")
-    assert action_labels(page) == ["---------", "Cancel selected jobs"]
+    assert action_labels(page) == ["Cancel selected jobs"]
