@@ -25,7 +25,6 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.core import checks
 
-from django_jobs.tasks import signals
 from django_jobs.tasks.compat import (
     BaseTaskBackend,
     InvalidTask,
@@ -34,8 +33,6 @@ from django_jobs.tasks.compat import (
     TaskResultDoesNotExist,
     task_backends,
 )
-
-signals.connect()
 
 
 class JobsBackend(BaseTaskBackend):

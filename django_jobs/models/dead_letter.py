@@ -38,6 +38,6 @@ class DeadLetter(models.Model):
         ``reset_retry_count=False`` gives the new job only the attempts the failed one had
         left (at least one). Raises ``UnknownJob`` when the definition is not registered.
         """
-        from django_jobs.operations import resubmit_dead_letter
+        from django_jobs.enqueue.resubmit import resubmit_dead_letter
 
         return resubmit_dead_letter(self, reset_retry_count=reset_retry_count)

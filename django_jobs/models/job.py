@@ -190,7 +190,7 @@ class Job(models.Model):
 
         ``reset_retry_count=False`` gives the new job only the attempts this one had left.
         """
-        from django_jobs.operations import resubmit_job
+        from django_jobs.enqueue.resubmit import resubmit_job
 
         return resubmit_job(self, reset_retry_count=reset_retry_count)
 
