@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Run the django-jobs test suite on SQLite and on PostgreSQL.
+"""Run the django_jobs test suite on SQLite and on PostgreSQL.
 
 Usage::
 

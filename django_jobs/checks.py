@@ -106,7 +106,7 @@ def check_database(app_configs: Any = None, databases: Any = None, **kwargs: Any
             Warning(
                 f"The jobs database {alias!r} uses psycopg2: "
                 "workers cannot LISTEN and will only poll.",
-                hint="pip install 'django-jobs[postgres]' (psycopg 3) for instant pickup, or "
+                hint="pip install 'django-dbjobs[postgres]' (psycopg 3) for instant pickup, or "
                 "add django_jobs.W003 to SILENCED_SYSTEM_CHECKS to keep polling.",
                 id="django_jobs.W003",
             )

@@ -39,7 +39,7 @@ else:
             raise ImproperlyConfigured(
                 "django_jobs.backend.JobsBackend needs Django's Tasks framework: Django 6 or "
                 "later (django.tasks), or the django-tasks backport "
-                "(pip install 'django-jobs[tasks]')"
+                "(pip install 'django-dbjobs[tasks]')"
             ) from exc
 
     InvalidTask = getattr(_exceptions, "InvalidTask", None) or _exceptions.InvalidTaskError
