@@ -32,7 +32,7 @@ from django_jobs.worker import record
 
 if TYPE_CHECKING:
     from django_jobs.registry import Definition
-    from django_jobs.worker.execute import Result
+    from django_jobs.worker.result import Result
 
 
 @dataclass

@@ -14,7 +14,6 @@ import threading
 import traceback as tb
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,26 +31,7 @@ from django_jobs.redaction import redact
 from django_jobs.registry import Definition, registry
 from django_jobs.worker import record
 from django_jobs.worker.completions import Completions
-
-
-@dataclass
-class Result:
-    """What one attempt came to, normalised."""
-
-    outcome: str  # an Outcome word
-    value: Any = None
-    error: BaseException | None = None
-    error_type: str = ""
-    message: str = ""
-    traceback: str = ""
-    retryable: bool = False
-    started_at: datetime = field(default_factory=timezone.now)
-    #: With outcome "interrupted": True fails the job (on_shutdown="stop") instead of requeueing.
-    final: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == Outcome.SUCCEEDED
+from django_jobs.worker.result import Result
 
 
 class Permanent(Exception):

@@ -26,7 +26,7 @@ from django_jobs.states import State
 
 if TYPE_CHECKING:
     from django_jobs.registry import Definition
-    from django_jobs.worker.execute import Result
+    from django_jobs.worker.result import Result
 
 
 def claim_one(job: Job, worker_id: str) -> bool:
@@ -150,7 +150,7 @@ def until_written(write: Callable[[], T], fields: dict[str, Any]) -> T:
 
 def interrupted_result(job: Job, outcome: str, reason: str) -> Result:
     """The result of an attempt that ended outside the job's own code (killed, lost, stopped)."""
-    from django_jobs.worker.execute import Result
+    from django_jobs.worker.result import Result
 
     return Result(
         outcome,
