@@ -213,6 +213,12 @@ SETTINGS: dict[str, Setting] = {
             _number(1, integer=True),
         ),
         Setting(
+            "METRICS_PUBLIC",
+            False,
+            "Serve the metrics view to anyone, without authentication (a scraping network).",
+            _boolean,
+        ),
+        Setting(
             "API_TOKEN_MAX_AGE",
             None,
             "Seconds an API bearer token stays valid (None: until the user's password changes).",
