@@ -12,7 +12,7 @@ from django_jobs import db, signals
 from django_jobs.conf import jobs_settings
 from django_jobs.enqueue import inline
 from django_jobs.exceptions import DuplicateJob
-from django_jobs.models import Job, Queue
+from django_jobs.models import Job, Queue, transitions
 from django_jobs.states import ACTIVE_STATES, State
 
 if TYPE_CHECKING:
@@ -124,15 +124,56 @@ def _outcome(
     return jobs
 
 
+#: ``last_error`` of a job cancelled by ``on_conflict="replace"``.
+REPLACED = "replaced by a newer job with the same key"
+
+
 def _cancel_waiting(keys: list[str], alias: str) -> None:
+    """``on_conflict="replace"``: cancel the waiting (``queued``/``scheduled``) holders of
+    ``keys``, each expiring by its own definition's ``result_ttl``; ``job_cancelled`` is sent
+    for each after the commit.
+
+    The holders are locked where the database can (a claim skips a locked row, so a holder
+    is either claimed before, and then running and kept, or not at all) and moved by the
+    ``replace`` transition, which moves only rows still waiting.
+    """
     now = timezone.now()
-    ttl = jobs_settings.DEFAULT_RESULT_TTL
-    Job.objects.using(alias).filter(key__in=keys, state__in=[State.QUEUED, State.SCHEDULED]).update(
-        state=State.CANCELLED,
-        finished_at=now,
-        expires_at=None if ttl is None else now + ttl,
-        last_error="replaced by a newer job with the same key",
-    )
+    waiting = Job.objects.using(alias).filter(key__in=keys, state__in=transitions.REPLACE.sources)
+    if connections[alias].features.has_select_for_update:
+        waiting = waiting.select_for_update()
+    holders = list(waiting)
+    if not holders:
+        return
+    by_definition: dict[tuple[str, int], list[Job]] = {}
+    for job in holders:
+        by_definition.setdefault((job.name, job.version), []).append(job)
+    moved = 0
+    for group in by_definition.values():
+        fields = {
+            "finished_at": now,
+            "expires_at": transitions.expiry(group[0], now),
+            "last_error": REPLACED,
+        }
+        rows = Job.objects.using(alias).filter(pk__in=[j.pk for j in group])
+        moved += transitions.REPLACE.apply_many(rows, **fields)
+        for job in group:
+            job.state = State.CANCELLED
+            for name, value in fields.items():
+                setattr(job, name, value)
+    if moved == len(holders):
+        cancelled = holders
+    else:  # without row locks, a claim took some of them between our read and our write
+        cancelled = list(
+            Job.objects.using(alias).filter(
+                pk__in=[j.pk for j in holders], state=State.CANCELLED, finished_at=now
+            )
+        )
+
+    def announce() -> None:
+        for job in cancelled:
+            signals.job_cancelled.send_robust(Job, job=job)
+
+    transaction.on_commit(announce, using=alias)
 
 
 def _resolve_conflicts(

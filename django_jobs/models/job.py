@@ -6,15 +6,16 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from django_jobs import states
+from django_jobs import signals, states
 from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import JobFailed, JobWaitTimeout
 from django_jobs.ids import new_job_id
-from django_jobs.models import lifecycle
+from django_jobs.models import transitions
+from django_jobs.models.schedule import Schedule
 from django_jobs.states import State
 
 if TYPE_CHECKING:
@@ -195,13 +196,51 @@ class Job(models.Model):
         return resubmit_job(self, reset_retry_count=reset_retry_count)
 
     def run_now(self) -> bool:
-        """Make a scheduled job (future ``run_at`` or a retry in backoff) ready at once."""
-        return lifecycle.run_job_now(self)
+        """Make a scheduled job (future ``run_at`` or a retry in backoff) ready at once.
+
+        ``False`` when the row is not scheduled (any more): this object's state is what the
+        change is conditioned on, so a stale object never moves a job a worker has claimed.
+        """
+        return transitions.RUN_NOW.apply(self, run_at=timezone.now())
 
     def cancel(self) -> bool:
         """Cancel this job: at once when waiting, by request when running.
 
         Returns ``True`` when the job is now cancelled, ``False`` when a running job was asked
         to stop (its worker interrupts it). A finished job raises ``InvalidTransition``.
+        The state this object holds is tried first; when the row has moved since (say, a
+        worker claimed it), the row's state is read again and decides.
         """
-        return lifecycle.cancel_job(self)
+        alias = jobs_settings.DATABASE
+        now = timezone.now()
+        for _ in range(3):  # the row may move again between our read and write
+            if transitions.CANCEL.allows(self.state):
+                if self._cancel_waiting(now):
+                    return True
+            elif self.state == State.RUNNING:
+                if transitions.request_cancel(self, now):
+                    return False
+            else:
+                states.check_transition(self.state, State.CANCELLED, job_id=self.pk)
+            fields = ["state", "claim_token", "cancel_requested_at"]
+            self.refresh_from_db(using=alias, fields=fields)
+        states.check_transition(self.state, State.CANCELLED, job_id=self.pk)
+        return False
+
+    def _cancel_waiting(self, now: Any) -> bool:
+        """``scheduled``/``queued`` -> ``cancelled``; the schedule plans its next run."""
+        alias = jobs_settings.DATABASE
+        with transaction.atomic(using=alias):
+            moved = transitions.CANCEL.apply(
+                self,
+                finished_at=now,
+                last_error="cancelled",
+                expires_at=transitions.expiry(self, now),
+            )
+            if moved and self.scheduled_for is not None:
+                Schedule.book_run(self, State.CANCELLED, now)
+        if moved:
+            transaction.on_commit(
+                lambda: signals.job_cancelled.send_robust(type(self), job=self), using=alias
+            )
+        return moved

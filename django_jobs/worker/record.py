@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_jobs import db, signals
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import job_fields, log_event
-from django_jobs.models import DeadLetter, Job, JobAttempt, Outcome, Schedule
+from django_jobs.models import DeadLetter, Job, JobAttempt, Outcome, Schedule, transitions
 from django_jobs.retry import retry_delay_seconds
 from django_jobs.states import State
 
@@ -32,20 +32,14 @@ if TYPE_CHECKING:
 def claim_one(job: Job, worker_id: str) -> bool:
     """Claim a single known job in-process (inline mode, ``testing.run_jobs``)."""
     now = timezone.now()
-    token = uuid.uuid4()
-    query = Job.objects.using(jobs_settings.DATABASE).filter(pk=job.pk, state=State.QUEUED)
-    if not query.update(
-        state=State.RUNNING,
-        claim_token=token,
+    return transitions.CLAIM.apply(
+        job,
+        claim_token=uuid.uuid4(),
         worker=worker_id,
         started_at=now,
         heartbeat_at=now,
         attempts=job.attempts + 1,
-    ):
-        return False
-    job.state, job.claim_token, job.worker = State.RUNNING, token, worker_id
-    job.started_at, job.heartbeat_at, job.attempts = now, now, job.attempts + 1
-    return True
+    )
 
 
 def finish(
@@ -75,37 +69,54 @@ def finish(
             setattr(job, name, value)
         announce(job, result, event, None)
         return True
-    with transaction.atomic(using=alias):
-        changed = (
-            Job.objects.using(alias)
-            .filter(pk=job.pk, state=State.RUNNING, claim_token=job.claim_token)
-            .update(**fields)
-        )
-        if not changed:
-            log_fenced(job, worker_id, result.outcome)
-            return False
-        JobAttempt.objects.using(alias).create(
-            job_id=job.pk,
-            number=job.attempts,
-            worker=worker_id,
-            started_at=result.started_at,
-            finished_at=now,
-            outcome=result.outcome,
-            error_type=result.error_type,
-            error_message=result.message,
-            traceback=result.traceback,
-        )
-        for name, value in fields.items():
+    target = fields.pop("state")
+    kept = {name: getattr(job, name) for name in ("state", *fields)}
+    try:
+        with transaction.atomic(using=alias):
+            if not transitions.ending(target).apply(job, **fields):
+                log_fenced(job, worker_id, result.outcome)
+                return False
+            _record_end(job, definition, result, worker_id, event, target, now)
+    except Exception:
+        # Rolled back: the row did not move, so neither does the job in memory (a retry by
+        # ``until_written`` starts again from ``running``).
+        for name, value in kept.items():
             setattr(job, name, value)
-        if job.scheduled_for is not None and event not in ("job.retried", "job.requeued"):
-            Schedule.book_run(job, fields["state"], now)
-        dead = None
-        if event == "job.failed" and definition is not None and definition.dead_letter:
-            dead = DeadLetter.objects.using(alias).create(
-                job=job, name=job.name, reason=result.message, failed_at=now
-            )
-        transaction.on_commit(lambda: announce(job, result, event, dead), using=alias)
+        raise
     return True
+
+
+def _record_end(
+    job: Job,
+    definition: Definition | None,
+    result: Result,
+    worker_id: str,
+    event: str,
+    target: str,
+    now: datetime,
+) -> None:
+    """What goes with the end of an attempt, in its transaction: the attempt row, the
+    schedule's bookkeeping, the dead letter; the announcement after the commit."""
+    alias = jobs_settings.DATABASE
+    JobAttempt.objects.using(alias).create(
+        job_id=job.pk,
+        number=job.attempts,
+        worker=worker_id,
+        started_at=result.started_at,
+        finished_at=now,
+        outcome=result.outcome,
+        error_type=result.error_type,
+        error_message=result.message,
+        traceback=result.traceback,
+    )
+    if job.scheduled_for is not None and event not in ("job.retried", "job.requeued"):
+        Schedule.book_run(job, target, now)
+    dead = None
+    if event == "job.failed" and definition is not None and definition.dead_letter:
+        dead = DeadLetter.objects.using(alias).create(
+            job=job, name=job.name, reason=result.message, failed_at=now
+        )
+    transaction.on_commit(lambda: announce(job, result, event, dead), using=alias)
 
 
 def log_fenced(job: Job, worker_id: str, outcome: str) -> None:
