@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
-from django_jobs.models import Job
+from django_jobs.models import Job, transitions
 from django_jobs.states import State
 
 
@@ -30,9 +30,8 @@ def run_inline(jobs: Iterable[Job]) -> None:
 
     for job in jobs:
         while job.state == State.QUEUED or (job.state == State.SCHEDULED and job.attempts):
-            if job.state == State.SCHEDULED:
-                _promote([job.pk])
-                job.state = State.QUEUED
+            if job.state == State.SCHEDULED and not _promote_one(job):
+                break
             if not claim_one(job, _worker_id()):
                 break
             execute(job, _worker_id())
@@ -94,6 +93,9 @@ def _stage(include_scheduled: bool) -> None:
 
 def _promote(ids: list[object]) -> None:
     if ids:
-        Job.objects.using(jobs_settings.DATABASE).filter(pk__in=ids, state=State.SCHEDULED).update(
-            state=State.QUEUED, run_at=timezone.now()
-        )
+        rows = Job.objects.using(jobs_settings.DATABASE).filter(pk__in=ids)
+        transitions.STAGE.apply_many(rows, run_at=timezone.now())
+
+
+def _promote_one(job: Job) -> bool:
+    return transitions.STAGE.apply(job, run_at=timezone.now())

@@ -169,6 +169,14 @@ def ending(target: str) -> Transition:
     return _ENDINGS[target]
 
 
+def expiry(job: Job, now: Any) -> Any:
+    """When a job finishing now may be pruned: its definition's ``result_ttl`` after now
+    (the global default when this process does not know the definition)."""
+    definition = job.definition
+    ttl = definition.effective_result_ttl if definition else jobs_settings.DEFAULT_RESULT_TTL
+    return None if ttl is None else now + ttl
+
+
 def request_cancel(job: Job, now: Any) -> bool:
     """Ask the worker running ``job`` to stop it (``cancel_requested_at``) and wake it.
 

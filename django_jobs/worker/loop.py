@@ -24,9 +24,8 @@ from django_jobs.conf import jobs_settings
 from django_jobs.context import request_cancel
 from django_jobs.exceptions import JobInterrupted
 from django_jobs.logs import job_fields, log_event
-from django_jobs.models import Job, Outcome, Role
+from django_jobs.models import Job, Outcome, Role, transitions
 from django_jobs.registry import registry
-from django_jobs.states import State
 from django_jobs.worker import limits, maintenance, record, recurring
 from django_jobs.worker.completions import Completions
 from django_jobs.worker.execute import execute, in_job_body
@@ -325,8 +324,8 @@ class WorkerLoop:
 
     def _defer_unknown_version(self, job: Job) -> None:
         """A newer version than this process knows: leave it for a worker that knows it."""
-        Job.objects.using(self.alias).filter(pk=job.pk, claim_token=job.claim_token).update(
-            state=State.SCHEDULED,
+        transitions.DEFER.apply(
+            job,
             run_at=timezone.now() + timedelta(seconds=5),
             attempts=job.attempts - 1,
             claim_token=None,

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import log_event
-from django_jobs.models import Job, Outcome, Worker, WorkerState
+from django_jobs.models import Job, Outcome, Worker, WorkerState, transitions
 from django_jobs.states import State
 from django_jobs.worker import record
 
@@ -24,11 +24,8 @@ from django_jobs.worker import record
 def stage_due(now: datetime | None = None) -> int:
     """Move scheduled jobs whose ``run_at`` has come to ``queued`` (uses index dj_job_due)."""
     now = now or timezone.now()
-    return (
-        Job.objects.using(jobs_settings.DATABASE)
-        .filter(state=State.SCHEDULED, run_at__lte=now)
-        .update(state=State.QUEUED)
-    )
+    due = Job.objects.using(jobs_settings.DATABASE).filter(run_at__lte=now)
+    return transitions.STAGE.apply_many(due)
 
 
 def end_running_jobs(
@@ -78,8 +75,8 @@ def put_back(
         query = query.exclude(pk=keep)
     for job in query.filter(cancel_requested_at__isnull=False):  # asked to stop: they do
         record.end_outside(job, Outcome.CANCELLED, CANCELLED_BEFORE_START, worker_id)
-    returned = query.update(
-        state=State.QUEUED,
+    returned = transitions.PUT_BACK.apply_many(
+        query,
         attempts=F("attempts") - 1,
         claim_token=None,
         worker=None,
