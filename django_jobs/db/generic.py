@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.models import Job, Queue
+from django_jobs.models import Job, Queue, transitions
 
 #: The INSERT has no say in ``Queue`` rows: ``write_jobs`` creates new queues' rows first.
 QUEUE_ROWS = None
@@ -54,7 +54,7 @@ def claim_jobs(
     from django.db import transaction
 
     with transaction.atomic(using=connection.alias):
-        ready = Job.objects.using(connection.alias).filter(state="queued")
+        ready = Job.objects.using(connection.alias).filter(state=transitions.CLAIM.source)
         if queues is not None:
             ready = ready.filter(queue__in=list(queues))
         paused = Queue.objects.using(connection.alias).filter(paused=True).values("name")
@@ -66,24 +66,17 @@ def claim_jobs(
         )
         claimed = []
         for job in locked:
-            job.state, job.worker, job.claim_token = "running", worker, uuid.uuid4()
-            job.started_at = job.heartbeat_at = now
-            job.attempts += 1
-            job.lease_expires_at = job.cancel_requested_at = None
             # Without row locks (old SQLite in DEFERRED mode) another worker may have won.
-            won = (
-                Job.objects.using(connection.alias)
-                .filter(pk=job.pk, state="queued")
-                .update(
-                    state=job.state,
-                    worker=worker,
-                    claim_token=job.claim_token,
-                    started_at=now,
-                    heartbeat_at=now,
-                    attempts=job.attempts,
-                    lease_expires_at=None,
-                    cancel_requested_at=None,
-                )
+            won = transitions.CLAIM.apply(
+                job,
+                using=connection.alias,
+                worker=worker,
+                claim_token=uuid.uuid4(),
+                started_at=now,
+                heartbeat_at=now,
+                attempts=job.attempts + 1,
+                lease_expires_at=None,
+                cancel_requested_at=None,
             )
             if won:
                 claimed.append(job)
@@ -98,17 +91,13 @@ def record_successes(
     from django.db import transaction
 
     from django_jobs.models import JobAttempt, Outcome
-    from django_jobs.states import State
 
     alias = connection.alias
     written = set()
     with transaction.atomic(using=alias):
         for job, fields in rows:
-            changed = (
-                Job.objects.using(alias)
-                .filter(pk=job.pk, state=State.RUNNING, claim_token=job.claim_token)
-                .update(**fields)
-            )
+            values = {name: value for name, value in fields.items() if name != "state"}
+            changed = transitions.SUCCEED.write(job, using=alias, **values)
             if changed:
                 JobAttempt.objects.using(alias).create(
                     job_id=job.pk,

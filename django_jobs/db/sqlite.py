@@ -25,7 +25,7 @@ from django_jobs.db.rows import (
     split_columns,
 )
 from django_jobs.limits import Limits
-from django_jobs.models import Job, Queue
+from django_jobs.models import Job, Queue, transitions
 
 # RETURNING arrived in SQLite 3.35; older libraries take the ORM path.
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
@@ -124,7 +124,7 @@ def _db_value(field: Any, value: Any, connection: BaseDatabaseWrapper) -> Any:
 # parameter, not the row's column, so SQLite evaluates them once per queue, not per row.
 _CLAIM_SQL = """
 UPDATE {table}
-SET state = 'running', worker = %(worker)s, claim_token = lower(hex(randomblob(16))),
+SET state = '{claim_to}', worker = %(worker)s, claim_token = lower(hex(randomblob(16))),
     started_at = %(now)s, heartbeat_at = %(now)s, attempts = attempts + 1,
     lease_expires_at = NULL, cancel_requested_at = NULL
 WHERE id IN (
@@ -140,7 +140,7 @@ RETURNING *
 _WALK_SQL = """
     SELECT * FROM (
         SELECT c.id, c.priority, c.run_at FROM {table} AS c
-        WHERE c.state = 'queued' AND c.queue = %({queue})s
+        WHERE c.state = '{claim_from}' AND c.queue = %({queue})s
           AND NOT EXISTS (
               SELECT 1 FROM {queue_table} AS q
               WHERE q.name = %({queue})s AND (q.paused OR (q.max_concurrent IS NOT NULL AND (
@@ -200,11 +200,15 @@ def claim_sql(queues: int, *, enforce: bool = True) -> str:
     limits = _LIMITS_SQL.format(table=table) if enforce else ""
     walks = [
         _WALK_SQL.format(
-            table=table, queue_table=f'"{Queue._meta.db_table}"', queue=f"q{i}", limits=limits
+            table=table,
+            queue_table=f'"{Queue._meta.db_table}"',
+            queue=f"q{i}",
+            limits=limits,
+            claim_from=transitions.CLAIM.source,
         )
         for i in range(queues)
     ]
-    return _CLAIM_SQL.format(table=table, walks=_union(walks))
+    return _CLAIM_SQL.format(table=table, walks=_union(walks), claim_to=transitions.CLAIM.target)
 
 
 def _union(selects: list[str]) -> str:

@@ -71,25 +71,32 @@ class Transition:
     def allows(self, current: str) -> bool:
         return current in self.sources
 
-    def apply(self, job: Job, **fields: Any) -> bool:
+    def apply(self, job: Job, *, using: str | None = None, **fields: Any) -> bool:
         """Move ``job`` to ``target`` if its row is still in ``job.state`` (and, when fenced,
         still carries ``job.claim_token``); write ``fields`` with it.
 
         Returns whether the row moved; when it did, ``job`` holds the values written.
         A caller that saw a state this transition does not start from moves nothing.
+        ``using``: the database alias (default: the jobs database).
         """
-        seen = job.state
-        if not self.allows(seen):
-            return False
-        query = type(job).objects.using(jobs_settings.DATABASE).filter(pk=job.pk, state=seen)
-        if self.fenced:
-            query = query.filter(claim_token=job.claim_token)
-        if query.update(state=self.target, **self._checked(fields)) != 1:
+        if not self.write(job, using=using, **fields):
             return False
         job.state = self.target
         for name, value in fields.items():
             setattr(job, name, value)
         return True
+
+    def write(self, job: Job, *, using: str | None = None, **fields: Any) -> bool:
+        """:meth:`apply` without changing ``job`` in memory: for a writer whose caller sets
+        the values once its whole batch is committed."""
+        seen = job.state
+        if not self.allows(seen):
+            return False
+        alias = using or jobs_settings.DATABASE
+        query = type(job).objects.using(alias).filter(pk=job.pk, state=seen)
+        if self.fenced:
+            query = query.filter(claim_token=job.claim_token)
+        return query.update(state=self.target, **self._checked(fields)) == 1
 
     def apply_many(self, rows: QuerySet[Job], **fields: Any) -> int:
         """Move every row of ``rows`` still in a source state; return how many moved.

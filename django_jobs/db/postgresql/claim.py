@@ -10,7 +10,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django_jobs.db.postgresql.session import bound_cursor, job_from_row
 from django_jobs.db.rows import in_claim_order
 from django_jobs.limits import Limits
-from django_jobs.models import Job, Queue
+from django_jobs.models import Job, Queue, transitions
 
 # The claim, in ONE statement and therefore one short transaction:
 # * the CTE picks the candidates in claim order from the partial index dj_job_claim and locks
@@ -18,12 +18,14 @@ from django_jobs.models import Job, Queue
 #   instead of waiting, and the LIMIT bounds how many rows the statement can touch;
 # * the UPDATE joins on the locked ids only (the planner cannot widen it), writing the state,
 #   the worker, a fresh claim token per job (for fencing), the start time and the attempt.
+# The from and to states are those of the ``claim`` transition (models/transitions.py),
+# written into the text, not passed: the partial index dj_job_claim matches only a constant.
 _CLAIM_SQL = """
 WITH RECURSIVE {served}, candidates AS (
     SELECT picked.id FROM served
     CROSS JOIN LATERAL (
         SELECT c.id, c.priority, c.run_at FROM {table} AS c
-        WHERE c.state = 'queued' AND c.queue = served.name
+        WHERE c.state = '{claim_from}' AND c.queue = served.name
           AND NOT COALESCE((
               SELECT q.paused OR (q.max_concurrent IS NOT NULL AND (
                   SELECT count(*) FROM {table} AS r
@@ -39,7 +41,7 @@ WITH RECURSIVE {served}, candidates AS (
     LIMIT {limit}
 )
 UPDATE {table} AS j
-SET state = 'running', worker = %(worker)s, claim_token = gen_random_uuid(),
+SET state = '{claim_to}', worker = %(worker)s, claim_token = gen_random_uuid(),
     started_at = %(now)s, heartbeat_at = %(now)s, attempts = j.attempts + 1,
     lease_expires_at = NULL, cancel_requested_at = NULL
 FROM candidates
@@ -111,6 +113,8 @@ def claim_sql(*, enforce: bool = True, every_queue: bool = False, limit: int = 1
     served = _SERVED_READY if every_queue else _SERVED_GIVEN
     return _CLAIM_SQL.format(
         table=table,
+        claim_from=transitions.CLAIM.source,
+        claim_to=transitions.CLAIM.target,
         served=served.format(table=table),
         queue_table=f'"{Queue._meta.db_table}"',
         limit=int(limit),

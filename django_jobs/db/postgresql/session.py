@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.models import Job
+from django_jobs.models import Job, transitions
 
 
 @contextmanager
@@ -109,7 +109,7 @@ def _job_attnames() -> list[str]:
 
 # Successes, the hot path of completion, in ONE statement however many: the UPDATE is fenced
 # by each job's claim token, and an attempt row is inserted for each row the UPDATE matched
-# (from its RETURNING).
+# (from its RETURNING). The states are those of the ``succeed`` transition.
 _SUCCESS_SQL = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
@@ -117,11 +117,11 @@ WITH input AS (
              expires timestamptz)
 ), done AS (
     UPDATE {table} AS j
-    SET state = 'succeeded', result = input.result, started_at = input.started,
+    SET state = '{succeed_to}', result = input.result, started_at = input.started,
         finished_at = input.finished, expires_at = input.expires, last_error = '',
         claim_token = NULL, lease_expires_at = NULL, cancel_requested_at = NULL
     FROM input
-    WHERE j.id = input.id AND j.state = 'running' AND j.claim_token = input.token
+    WHERE j.id = input.id AND j.state = '{succeed_from}' AND j.claim_token = input.token
     RETURNING j.id, j.attempts, input.started, input.finished
 )
 INSERT INTO {attempts} (job_id, number, worker, started_at, finished_at, outcome,
@@ -139,7 +139,10 @@ def record_successes(
     from django_jobs.models import JobAttempt
 
     sql = _SUCCESS_SQL.format(
-        table=f'"{Job._meta.db_table}"', attempts=f'"{JobAttempt._meta.db_table}"'
+        table=f'"{Job._meta.db_table}"',
+        attempts=f'"{JobAttempt._meta.db_table}"',
+        succeed_from=transitions.SUCCEED.source,
+        succeed_to=transitions.SUCCEED.target,
     )
     # The rows travel as one JSON parameter: cheaper to build and to send than six arrays.
     # A None result is stored as SQL NULL (JSON null in a recordset is NULL), as the ORM does.
