@@ -33,6 +33,7 @@ from django_jobs.tasks.compat import (
     TaskResultDoesNotExist,
     task_backends,
 )
+from django_jobs.tasks.task_class import JobsTask
 
 
 class JobsBackend(BaseTaskBackend):
@@ -42,6 +43,8 @@ class JobsBackend(BaseTaskBackend):
     supports_async_task = True
     supports_get_result = True
     supports_priority = True
+    if JobsTask is not None:  # Django 6.1+: @task(max_retries=5, timeout=30, ...) per task
+        task_class = JobsTask
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         from django_jobs.tasks.definitions import task_options

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+    from django.tasks import TaskContext, TaskResult, TaskResultStatus, task, task_backends
     from django.tasks.backends.base import BaseTaskBackend
     from django.tasks.base import Task, TaskError
     from django.tasks.exceptions import (
@@ -23,14 +23,20 @@ if TYPE_CHECKING:
     from django.tasks.signals import task_enqueued, task_finished, task_started
 else:
     try:
-        from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+        from django.tasks import TaskContext, TaskResult, TaskResultStatus, task, task_backends
         from django.tasks import exceptions as _exceptions
         from django.tasks import signals as _signals
         from django.tasks.backends.base import BaseTaskBackend
         from django.tasks.base import Task, TaskError
     except ImportError:
         try:
-            from django_tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+            from django_tasks import (
+                TaskContext,
+                TaskResult,
+                TaskResultStatus,
+                task,
+                task_backends,
+            )
             from django_tasks import exceptions as _exceptions
             from django_tasks import signals as _signals
             from django_tasks.backends.base import BaseTaskBackend
@@ -63,6 +69,7 @@ __all__ = [
     "TaskResultDoesNotExist",
     "TaskResultMismatch",
     "TaskResultStatus",
+    "task",
     "task_backends",
     "task_enqueued",
     "task_finished",

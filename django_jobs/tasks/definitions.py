@@ -69,6 +69,8 @@ def definition_for(task: Task, options: dict[str, Any]) -> Definition:
 
     Raises ``InvalidTask`` when it cannot be registered (say, a ``@job`` holds the name).
     """
+    from django_jobs.tasks.task_class import job_options_of
+
     known = _definitions.get(task.func)
     if known is not None and registry.find(known.name, known.version) is known:
         return known
@@ -79,7 +81,7 @@ def definition_for(task: Task, options: dict[str, Any]) -> Definition:
             version=1,
             queue=task.queue_name,
             priority=int(task.priority),
-            **options,
+            **{**options, **job_options_of(task)},  # the task's own options win
         )
     except JobDefinitionError as exc:
         raise InvalidTask(f"task {task.module_path} cannot be registered: {exc}") from None

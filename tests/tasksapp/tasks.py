@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from django_jobs.tasks.compat import TaskContext
+from django_jobs.tasks.task_class import JobsTask
 
 try:
     from django.tasks import task
@@ -62,3 +63,10 @@ def flaky(context: TaskContext, succeed_on: int) -> dict:
 async def async_context(context: TaskContext, value: int) -> dict:
     await asyncio.sleep(0)
     return {"attempt": context.attempt, "id": context.task_result.id, "value": value}
+
+
+if JobsTask is not None:  # Django 6.1+: @task passes job options to JobsBackend.task_class
+
+    @task(max_retries=0, timeout=5)
+    def with_options(x: int) -> int:
+        return x
