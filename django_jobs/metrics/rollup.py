@@ -26,7 +26,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connections, transaction
 from django.db.models import Count
 
 from django_jobs.models import AttemptCount, AttemptCountWatermark, JobAttempt
@@ -66,12 +66,26 @@ def roll_up(alias: str, now: datetime) -> list[AttemptCount] | None:
         return None
     added = new_attempts(alias, watermark, upper)
     with transaction.atomic(using=alias):
+        relax_commit(alias)
         moved = watermarks.filter(pk=1, attempt_id=watermark).update(
             attempt_id=upper, updated_at=now
         )
         if not moved:
             return None
         return add(alias, added)
+
+
+def relax_commit(alias: str) -> None:
+    """PostgreSQL: this transaction's commit does not wait for the WAL flush.
+
+    A crash may lose the transaction, but whole (watermark and totals together), so the next
+    scrape counts the same attempts again: nothing is counted twice or skipped, and the
+    scrape saves a disk flush.
+    """
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def settled_attempt_id(alias: str, before: datetime) -> int:
