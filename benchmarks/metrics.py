@@ -1,4 +1,4 @@
-"""How long the metrics view takes on a big job table (PostgreSQL): ``python benchmarks/metrics.py``.
+"""How long the metrics view takes on a big job table (PostgreSQL), and what it reads.
 
 Seeds ``--rows`` jobs (default 1,000,000) straight with SQL: a busy history of finished
 jobs on five queues (1% failed with a dead letter, 1% cancelled), each with one attempt
@@ -124,7 +124,9 @@ def seed(rows: int) -> None:
         jobs = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM django_jobs_jobattempt")
         attempts = cursor.fetchone()[0]
-    print(f"seeded {jobs:,} jobs and {attempts:,} attempts in {time.perf_counter() - started:.0f} s")
+    print(
+        f"seeded {jobs:,} jobs and {attempts:,} attempts in {time.perf_counter() - started:.0f} s"
+    )
 
 
 def measure(scrapes: int, per_scrape: int, *, verbose: bool = False) -> None:

@@ -62,8 +62,8 @@ class JobsCollector:
             "Finished jobs kept, per state (an estimate on a big PostgreSQL table).",
             labels=["state"],
         )
-        for state, count in reading.finished.items():
-            finished.add_metric([state], int(count))
+        for finished_state, count in reading.finished.items():
+            finished.add_metric([finished_state], int(count))
         yield finished
         yield GaugeMetricFamily(
             PREFIX + "dead_letters",
