@@ -114,16 +114,16 @@ class Seconds(Func):
     def __init__(self, start: str, end: str) -> None:
         super().__init__(F(end), F(start))
 
-    def as_sql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+    def as_sql(self, compiler, connection, **extra):
         # MySQL and MariaDB.
         template = "TIMESTAMPDIFF(MICROSECOND, %(expressions)s) / 1000000.0"
         return super().as_sql(compiler, connection, template=template, **extra)
 
-    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+    def as_postgresql(self, compiler, connection, **extra):
         template = "EXTRACT(EPOCH FROM (%(expressions)s))::float8"
         return super().as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra)
 
-    def as_sqlite(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+    def as_sqlite(self, compiler, connection, **extra):
         template = "(julianday(%(expressions)s)) * 86400.0"
         joiner = ") - julianday("
         return super().as_sql(compiler, connection, template=template, arg_joiner=joiner, **extra)

@@ -18,10 +18,9 @@ from prometheus_client.exposition import choose_encoder
 
 from django_jobs.metrics.collect import Reading, quantiles
 from django_jobs.models import Outcome
-from django_jobs.states import State
+from django_jobs.states import ACTIVE_STATES
 
 PREFIX = "django_jobs_"
-ACTIVE_STATES = (State.SCHEDULED, State.QUEUED, State.RUNNING)
 QUANTILES = (0.5, 0.95, 0.99)
 
 
