@@ -4,7 +4,7 @@
   (no ``prometheus_client`` needed);
 * ``rollup``: the monotonic attempt totals behind the counters;
 * ``exposition``: the numbers as metric families (``prometheus_client``, an optional extra:
-  ``pip install "django-jobs[metrics]"``);
+  ``pip install "django-dbjobs[metrics]"``);
 * ``views``: who may scrape (token, session with ``django_jobs.view_job``, or anyone when
   ``DJANGO_JOBS_METRICS_PUBLIC``) and the response.
 

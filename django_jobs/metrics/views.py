@@ -19,7 +19,7 @@ from django_jobs.conf import jobs_settings
 
 PERMISSION = "django_jobs.view_job"
 MISSING_EXTRA = (
-    "The metrics view needs prometheus-client: pip install 'django-jobs[metrics]' "
+    "The metrics view needs prometheus-client: pip install 'django-dbjobs[metrics]' "
     "(or prometheus-client>=0.20).\n"
 )
 

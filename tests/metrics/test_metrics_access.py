@@ -77,4 +77,4 @@ def test_metrics__without_prometheus_client_answers_501(scraper, monkeypatch):
     monkeypatch.delattr(django_jobs.metrics, "exposition", raising=False)
     response = scraper.get(URL)
     assert response.status_code == 501
-    assert b"django-jobs[metrics]" in response.content
+    assert b"django-dbjobs[metrics]" in response.content
