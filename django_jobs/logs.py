@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django_jobs import tracing
+
 logger = logging.getLogger("django_jobs")
 
 #: Longest value a log line shows (an error message is cut there); ``record.jobs`` keeps the
@@ -19,8 +21,14 @@ MAX_VALUE_LENGTH = 500
 
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
+    """With tracing on (``django_jobs.tracing``), a line logged while a span is current ends
+    with its ``trace_id`` and ``span_id``; a job's fields carry its attempt's own ids."""
     if not logger.isEnabledFor(level):
         return
+    if tracing.ENABLED and "trace_id" not in fields:
+        ids = tracing.current_ids()
+        if ids is not None:
+            fields["trace_id"], fields["span_id"] = ids
     text = " ".join(f"{k}={_fmt(v)}" for k, v in fields.items() if v is not None)
     logger.log(level, "%s %s", event, text, extra={"event": event, "jobs": fields})
 
@@ -57,4 +65,6 @@ def job_fields(job: Any) -> dict[str, Any]:
         "version": job.version,
         "queue": job.queue,
         "attempt": job.attempts,
+        # Set by the attempt's span: a success written later, in a batch, logs its ids too.
+        **getattr(job, "_trace_ids", {}),
     }

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from django_jobs import tracing
 from django_jobs.conf import jobs_settings
 from django_jobs.enqueue.validate import (
     Call,
@@ -62,7 +63,7 @@ class EnqueueRequest:
         alias = jobs_settings.DATABASE
         result: list[Job] = []
         ids = new_job_ids(len(calls))  # one run of increasing ids, as for a single INSERT
-        with transaction.atomic(using=alias):
+        with self._span(len(calls)), transaction.atomic(using=alias):
             for start in range(0, len(calls), ENQUEUE_MANY_CHUNK):
                 end = start + ENQUEUE_MANY_CHUNK
                 jobs = self.build_many(
@@ -79,11 +80,19 @@ class EnqueueRequest:
     def _enqueue(
         self, calls: list[Call], keys: list[str | None], *, many: bool = False
     ) -> list[Job]:
-        jobs = self.build_many(calls, keys, many=many)
-        alias = jobs_settings.DATABASE
-        result = write_jobs(jobs, alias, self.options.on_conflict)
+        with self._span(len(calls) if many else None) as span:
+            jobs = self.build_many(calls, keys, many=many)
+            alias = jobs_settings.DATABASE
+            result = write_jobs(jobs, alias, self.options.on_conflict)
+            span.sent(result)
         after_enqueue(result, alias)
         return result
+
+    def _span(self, count: int | None) -> tracing.Span:
+        """The producer span (``django_jobs.tracing``), current while the rows are built."""
+        return tracing.producer(
+            self.options.queue or self.definition.queue_name, self.definition.name, count
+        )
 
     def build(self, args: Sequence[Any], kwargs: dict[str, Any], key: str | None) -> Job:
         """One unsaved ``Job`` for these arguments (validated; nothing is written)."""
@@ -111,6 +120,7 @@ class EnqueueRequest:
         now = timezone.now()
         run_at = o.run_at or (now + o.delay if o.delay else now)
         meta = json.loads(strict_json({**d.meta, **(o.meta or {})}))  # as stored: lists
+        meta = tracing.stamp(meta, link=many)  # the keys of the current trace context
         template = _row_template(
             name=d.name,
             version=d.version,

@@ -21,7 +21,7 @@ from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.utils import timezone
 
-from django_jobs import signals
+from django_jobs import signals, tracing
 from django_jobs.conf import jobs_settings
 from django_jobs.context import body, current_job
 from django_jobs.exceptions import JobCancelled, JobInterrupted, JobResultError, JobTimeout
@@ -43,8 +43,16 @@ def execute(job: Job, worker_id: str, completions: Completions | None = None) ->
 
     With ``completions``, a plain success (no lease, no schedule, not atomic) is handed to
     that batch, which writes it with others in one statement; everything else is recorded
-    at once.
+    at once. The attempt is one consumer span (``django_jobs.tracing``), current throughout:
+    the log lines of the attempt carry its ids.
     """
+    with tracing.consumer(job) as span:
+        result = _execute(job, worker_id, completions)
+        span.ended(result.outcome, result.error, result.message)
+    return result
+
+
+def _execute(job: Job, worker_id: str, completions: Completions | None) -> Result:
     started = job.started_at or timezone.now()
     log_event("job.started", **job_fields(job), worker=worker_id)
     if signals.job_started.has_listeners(Job):

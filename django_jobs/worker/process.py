@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from django.db import connections
 
+from django_jobs import tracing
 from django_jobs.worker.loop import CANCEL_SIGNAL, LoopOptions, Slot, WorkerLoop
 
 #: The signals held back while a process is forked and until its handlers are installed.
@@ -55,3 +56,4 @@ def child_main(worker_id: str, options: LoopOptions, slot: Slot) -> None:
         loop.run()
     finally:
         connections.close_all()
+        tracing.flush()  # a forked process ends without atexit: the exporter's buffer too
