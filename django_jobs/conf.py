@@ -68,6 +68,20 @@ def _text(value: Any) -> str:
     return value
 
 
+def _trace_url(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or "{trace_id}" not in value:
+        raise ValueError(f"must be None or a URL template with {{trace_id}}, got {value!r}")
+    try:
+        value.format(trace_id="0")
+    except (IndexError, KeyError, ValueError):
+        raise ValueError(
+            f"must name no placeholder but {{trace_id}} (double other braces), got {value!r}"
+        ) from None
+    return value
+
+
 def _queue_name(value: Any) -> str:
     if not isinstance(value, str) or not QUEUE_NAME_RE.fullmatch(value):
         raise ValueError(f"must be a queue name ({QUEUE_NAME_RULE}), got {value!r}")
@@ -217,6 +231,12 @@ SETTINGS: dict[str, Setting] = {
             False,
             "Serve the metrics view to anyone, without authentication (a scraping network).",
             _boolean,
+        ),
+        Setting(
+            "TRACE_URL",
+            None,
+            "URL template of a trace in your tracing UI, e.g. 'https://tempo/trace/{trace_id}'.",
+            _trace_url,
         ),
         Setting(
             "API_TOKEN_MAX_AGE",

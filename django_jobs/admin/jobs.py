@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from django_jobs import states
+from django_jobs import states, tracing
 from django_jobs.admin import dashboard, display
 from django_jobs.admin.actions import Skip, apply, delete_eligible, report
 from django_jobs.admin.base import JobsModelAdmin, ReadOnlyMixin, time_field
 from django_jobs.admin.filters import CreatedFilter, DefinitionFilter, QueueFilter
+from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import InvalidTransition, UnknownJob
 from django_jobs.ids import parse_job_id
 from django_jobs.models import Job
@@ -90,7 +91,18 @@ class JobAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
             None,
             {"fields": ("id", "definition", "queue", "state_badge", "priority", "progress_bar")},
         ),
-        ("Identity", {"fields": ("key", "group_key", "resubmitted_from_link", "dead_letter_link")}),
+        (
+            "Identity",
+            {
+                "fields": (
+                    "key",
+                    "group_key",
+                    "resubmitted_from_link",
+                    "dead_letter_link",
+                    "trace",
+                )
+            },
+        ),
         (
             "Times",
             {
@@ -241,6 +253,18 @@ class JobAdmin(JobPermissions, ReadOnlyMixin, JobsModelAdmin):
         if letter is None:
             return display.EMPTY
         return display.admin_link("deadletter", letter.pk, format_html("{}", letter.reason))
+
+    @admin.display(description="trace")
+    def trace(self, job: Job) -> SafeString | str:
+        """The trace id of the enqueue (``meta["traceparent"]``), linked to ``TRACE_URL``."""
+        trace_id = tracing.trace_id(job.meta)
+        if trace_id is None:
+            return display.EMPTY
+        template = jobs_settings.TRACE_URL
+        if template is None:
+            return format_html("<code>{}</code>", trace_id)
+        url = template.format(trace_id=trace_id)
+        return format_html('<a href="{}"><code>{}</code></a>', url, trace_id)
 
     # --- actions -----------------------------------------------------------------------------
 
