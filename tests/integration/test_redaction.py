@@ -41,9 +41,11 @@ def test_redact__error_text_is_redacted_in_the_log_and_every_row(
     caplog, django_capture_on_commit_callbacks
 ):
     job = defs.always_fails.enqueue(f"could not reach {SECRET}")
-    with caplog.at_level(logging.INFO, logger="django_jobs"):
-        with django_capture_on_commit_callbacks(execute=True):
-            run_jobs()
+    with (
+        caplog.at_level(logging.INFO, logger="django_jobs"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        run_jobs()
     texts = _stored_texts(job)
     assert len(texts) >= 4 and all("api_key=***" in t for t in texts if t)
     assert not any("s3cr3t" in t for t in texts)
@@ -55,9 +57,11 @@ def test_redact__a_failing_hook_withholds_the_text_and_keeps_the_worker(
     caplog, django_capture_on_commit_callbacks
 ):
     job = defs.always_fails.enqueue(f"could not reach {SECRET}")
-    with caplog.at_level(logging.INFO, logger="django_jobs"):
-        with django_capture_on_commit_callbacks(execute=True):
-            run_jobs()
+    with (
+        caplog.at_level(logging.INFO, logger="django_jobs"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        run_jobs()
     job.refresh_from_db()
     assert job.state == "failed"
     assert job.last_error.endswith("[error text withheld: DJANGO_JOBS_REDACT raised KeyError]")
@@ -75,6 +79,8 @@ def test_redact__no_hook_keeps_the_text():
 
 @pytest.mark.parametrize("value", ["tests.integration.no_such_module.hook", 42, "os.sep"])
 def test_redact__a_bad_setting_names_itself(value):
-    with override_settings(DJANGO_JOBS_REDACT=value):
-        with pytest.raises(ImproperlyConfigured, match="DJANGO_JOBS_REDACT"):
-            jobs_settings.REDACT
+    with (
+        override_settings(DJANGO_JOBS_REDACT=value),
+        pytest.raises(ImproperlyConfigured, match="DJANGO_JOBS_REDACT"),
+    ):
+        jobs_settings.REDACT
