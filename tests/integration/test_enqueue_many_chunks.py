@@ -6,8 +6,8 @@ import pytest
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from django_jobs.enqueue import request as enqueue_module
 from django_jobs.conf import jobs_settings
+from django_jobs.enqueue import request as enqueue_module
 from django_jobs.models import Job
 from tests.testapp import jobs as defs
 

@@ -52,6 +52,8 @@ def test_newline__refused_by_runjobs_queue_option(name):
 def test_newline__refused_as_the_default_queue_setting(name):
     from django_jobs.conf import jobs_settings
 
-    with override_settings(DJANGO_JOBS_DEFAULT_QUEUE=name):
-        with pytest.raises(ImproperlyConfigured, match="DJANGO_JOBS_DEFAULT_QUEUE"):
-            jobs_settings.DEFAULT_QUEUE
+    with (
+        override_settings(DJANGO_JOBS_DEFAULT_QUEUE=name),
+        pytest.raises(ImproperlyConfigured, match="DJANGO_JOBS_DEFAULT_QUEUE"),
+    ):
+        jobs_settings.DEFAULT_QUEUE
