@@ -10,6 +10,8 @@ Hints carry the fix itself: an installed package has no docs folder to point at.
 * ``django_jobs.W003`` PostgreSQL through psycopg2: LISTEN/NOTIFY off, workers only poll
 * ``django_jobs.W004`` a setting whose prefix is a slip of ``DJANGO_JOBS_`` (``DJANGO_JOB_INLINE``)
 * ``django_jobs.W005`` the jobs database is an SQLite file not in WAL mode (tag ``database``)
+* ``django_jobs.W006`` a limit the jobs database's engine cannot enforce: a definition's
+  ``max_concurrent`` / ``max_running``, or (tag ``database``) a queue's ``max_concurrent``
 * ``django_jobs.E010`` a job definition has an invalid option (found in a ``jobs.py``)
 * ``django_jobs.E011`` two job definitions share one ``(name, version)``
 * ``django_jobs.E012`` a job definition's schedule is invalid (cron, misfire, arguments)
@@ -23,6 +25,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 
+from django_jobs import db
 from django_jobs.conf import (
     PREFIX,
     SETTINGS,
@@ -170,3 +173,65 @@ def check_definitions(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         )
         for module, exc in registry.errors
     ]
+
+
+def _jobs_engine() -> tuple[str, db.Engine] | None:
+    """The jobs database's alias and engine, when the alias is usable (else E001 / E002 /
+    E004 report it)."""
+    alias = getattr(settings, PREFIX + "DATABASE", "default")
+    if not isinstance(alias, str) or alias not in settings.DATABASES:
+        return None
+    connection = connections[alias]
+    if connection.vendor not in SUPPORTED_VENDORS:
+        return None
+    return alias, db.for_connection(connection)
+
+
+def _unenforced(alias: str, engine: db.Engine, what: str, names: list[str]) -> Warning:
+    return Warning(
+        f"The jobs database {alias!r} has the {engine.name} engine, which cannot enforce "
+        f"{what}: {', '.join(names)}; its workers run such jobs without that limit.",
+        hint="Keep the jobs tables in PostgreSQL or SQLite 3.35+ (set DJANGO_JOBS_DATABASE "
+        "to such a database), or remove the limit.",
+        id="django_jobs.W006",
+    )
+
+
+@register(Tags.compatibility)
+def check_definition_limits(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``@job(max_concurrent=..., max_running=...)`` where the engine cannot hold them."""
+    found = _jobs_engine()
+    if found is None or found[1].capabilities.definition_caps:
+        return []
+    capped = sorted(
+        {
+            d.name
+            for d in registry.all()
+            if d.max_concurrent is not None or d.max_running is not None
+        }
+    )
+    if not capped:
+        return []
+    return [_unenforced(*found, "max_concurrent or max_running of job definitions", capped)]
+
+
+@register(Tags.database)
+def check_queue_limits(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[Any]:
+    """``Queue.max_concurrent`` where the engine cannot hold it. The queues are rows (set in
+    the admin or the API), so this reads them: tagged ``database``, quiet unless handed the
+    jobs database, as W005."""
+    found = _jobs_engine()
+    if found is None or found[1].capabilities.queue_max_concurrent:
+        return []
+    alias, engine = found
+    if not databases or alias not in databases:
+        return []
+    from django_jobs.models import Queue
+
+    if Queue._meta.db_table not in connections[alias].introspection.table_names():
+        return []  # not migrated yet (migrate runs the checks first)
+    limited = Queue.objects.using(alias).filter(max_concurrent__isnull=False)
+    names = sorted(limited.values_list("name", flat=True))
+    if not names:
+        return []
+    return [_unenforced(alias, engine, "max_concurrent of queues", names)]

@@ -1,16 +1,17 @@
-"""The vendor-specific hot path: bulk insert, notify/listen, claim and completion.
+"""The engines: the vendor-specific hot path behind one contract (``db/engine.py``).
 
-``for_connection(connection)`` returns the module for that database; each module offers the
-same functions, written the way that database does them best.
+``for_connection(connection)`` returns the engine for that database, an object with the
+operations of ``Engine`` (enqueue, claim, record completions, stage due jobs, rescue,
+wake-ups), written the way that database does them best, and its ``capabilities``.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from django_jobs.db.engine import Capabilities, Engine, Listener
 from django_jobs.db.rows import (
     INSERT_COLUMNS,
     INSERT_FIELDS,
@@ -24,7 +25,10 @@ __all__ = [
     "INSERT_COLUMNS",
     "INSERT_FIELDS",
     "JSON_FIELDS",
+    "Capabilities",
+    "Engine",
     "InsertShape",
+    "Listener",
     "for_connection",
     "in_claim_order",
     "split_columns",
@@ -32,29 +36,26 @@ __all__ = [
 ]
 
 
-def for_connection(connection: BaseDatabaseWrapper) -> ModuleType:
+def for_connection(connection: BaseDatabaseWrapper) -> Engine:
+    """The engine of ``connection``'s database."""
     if connection.vendor == "postgresql":
         from django_jobs.db import postgresql
 
-        return postgresql
+        return postgresql.ENGINE
     if connection.vendor == "sqlite":
         from django_jobs.db import sqlite
 
-        return sqlite
+        if sqlite.HAS_RETURNING:
+            return sqlite.ENGINE
     from django_jobs.db import generic
 
-    return generic
+    return generic.ENGINE
 
 
 def worker_session(alias: str) -> Any:
-    """The connection a worker process claims and completes on besides Django's: its own
-    ``WorkerSession`` on PostgreSQL (unless ``DJANGO_JOBS_PREPARED_STATEMENTS`` is off),
-    else ``None`` (Django's connection serves)."""
+    """The connection a worker process claims and completes on besides Django's: its
+    engine's ``worker_session()`` (PostgreSQL's, unless ``DJANGO_JOBS_PREPARED_STATEMENTS``
+    is off), else ``None`` (Django's connection serves)."""
     from django.db import connections
 
-    from django_jobs.conf import jobs_settings
-
-    ops = for_connection(connections[alias])
-    if hasattr(ops, "WorkerSession") and jobs_settings.PREPARED_STATEMENTS:
-        return ops.WorkerSession(alias)
-    return None
+    return for_connection(connections[alias]).worker_session(alias)

@@ -1,4 +1,6 @@
-"""SQLite: one-statement bulk insert from a JSON array; workers poll (no NOTIFY).
+"""The SQLite engine (3.35 and later): one-statement bulk insert from a JSON array, the claim
+in one UPDATE with every limit; workers poll (no NOTIFY). Older SQLite takes the generic
+engine (``db/__init__.for_connection``).
 
 The ORM's ``bulk_create`` splits rows into batches to stay under SQLite's bound-parameter
 limit; here the whole batch travels as ONE parameter, a JSON array of rows, which
@@ -16,7 +18,8 @@ from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.db import generic
+from django_jobs.db.engine import Capabilities
+from django_jobs.db.orm import OrmEngine
 from django_jobs.db.rows import (
     INSERT_FIELDS,
     JSON_FIELDS,
@@ -27,15 +30,8 @@ from django_jobs.db.rows import (
 from django_jobs.limits import Limits
 from django_jobs.models import Job, Queue, transitions
 
-# RETURNING arrived in SQLite 3.35; older libraries take the ORM path.
+# RETURNING arrived in SQLite 3.35; older libraries take the generic engine.
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
-
-#: How an enqueue gets the ``Queue`` rows of new queues. A statement of SQLite writes one
-#: table, so the INSERT cannot create them: it writes only when they exist ("required"),
-#: and when they do not, ``write_jobs`` creates them and inserts again, in a transaction.
-QUEUE_ROWS = "required" if HAS_RETURNING else None
-
-notify = generic.notify
 
 
 @lru_cache(maxsize=64)
@@ -78,10 +74,8 @@ def insert_jobs(
     """Insert every row with ONE statement; return the ids inserted (a key conflict skips).
 
     ``new_queues`` (queues this process has not seen): nothing is inserted unless each has
-    its ``Queue`` row (see ``QUEUE_ROWS``).
+    its ``Queue`` row (``capabilities.queue_rows`` is ``"required"``).
     """
-    if not HAS_RETURNING:
-        return generic.insert_jobs(connection, jobs, ignore_conflicts=ignore_conflicts)
     shape, shared = split_columns(jobs, INSERT_FIELDS)
     fields = {name: Job._meta.get_field(name) for name in INSERT_FIELDS}
     params = [
@@ -230,10 +224,6 @@ def claim_jobs(
 ) -> list[Job]:
     """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
     limits = limits or Limits()
-    if not HAS_RETURNING:
-        return generic.claim_jobs(
-            connection, queues=queues, limit=limit, worker=worker, now=now, limits=limits
-        )
     if queues is None:
         queues = ready_queues(connection)
     excluded = set(limits.excluded)
@@ -255,5 +245,23 @@ def claim_jobs(
     return in_claim_order(jobs)
 
 
-# One transaction for the whole batch: SQLite's cost is the commit, not the statements.
-record_successes = generic.record_successes
+class SQLiteEngine(OrmEngine):
+    """Its own insert and claim; the ORM's batched completion (one transaction for the
+    whole batch: SQLite's cost is the commit, not the statements), staging and rescue."""
+
+    name = "sqlite"
+    # A statement of SQLite writes one table, so the INSERT cannot create the ``Queue`` rows
+    # of new queues: it writes only when they exist ("required"), and when they do not,
+    # ``write_jobs`` creates them and inserts again, in a transaction.
+    capabilities = Capabilities(
+        queue_rows="required",
+        queue_max_concurrent=True,
+        definition_caps=True,
+        group_keys=True,
+    )
+
+    insert_jobs = staticmethod(insert_jobs)
+    claim_jobs = staticmethod(claim_jobs)
+
+
+ENGINE = SQLiteEngine()

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_jobs import db, signals
 from django_jobs.conf import jobs_settings
 from django_jobs.enqueue import inline
+from django_jobs.enqueue.validate import bad_option
 from django_jobs.exceptions import DuplicateJob
 from django_jobs.models import Job, Queue, transitions
 from django_jobs.states import ACTIVE_STATES, State
@@ -58,7 +59,7 @@ def write_jobs(
     key, or is a single keyed row that replaces nothing (after a conflict nothing was
     written, so looking up the holder, and inserting again if it finished meanwhile, needs
     no transaction around it). The ``Queue`` rows of queues this process has not seen yet
-    (``new``) are where the backend allows part of that statement (``QUEUE_ROWS``):
+    (``new``) are where the engine allows part of that statement (``queue_rows``):
 
     * ``"created"`` (PostgreSQL): the INSERT creates the missing rows itself, in a CTE;
     * ``"required"`` (SQLite): the INSERT writes only when every row exists already; when it
@@ -70,12 +71,13 @@ def write_jobs(
     """
     connection = connections[alias]
     ops = db.for_connection(connection)
+    _refuse_unenforced(jobs, ops)
     chosen = [j.id for j in jobs if getattr(j, "_chosen_id", False)]
     if chosen and Job.objects.using(alias).filter(pk__in=chosen).exists():
         raise DuplicateJob(f"a job with id {chosen[0]} exists already")
     keyed = any(j.key is not None for j in jobs)
     new = sorted({j.queue for j in jobs} - _known_queues.get(alias, set()))
-    queue_rows = getattr(ops, "QUEUE_ROWS", None)
+    queue_rows = ops.capabilities.queue_rows
     one_statement = not skip_conflicts and (
         not keyed or (len(jobs) == 1 and on_conflict != "replace")
     )
@@ -106,6 +108,18 @@ def write_jobs(
         job._state.adding, job._state.db = False, alias
         job._inserted = job.id in inserted  # type: ignore[attr-defined]
     return result
+
+
+def _refuse_unenforced(jobs: list[Job], engine: db.Engine) -> None:
+    """An engine that cannot hold a ``group_key`` refuses it: running two jobs of a group at
+    once, when the caller asked for one, would be worse than an error."""
+    if not engine.capabilities.group_keys and any(j.group_key is not None for j in jobs):
+        raise bad_option(
+            "group_key",
+            f"cannot be enforced by the {engine.name} engine of the jobs database (MySQL, "
+            "MariaDB, SQLite before 3.35): leave it out, or keep the jobs tables in "
+            "PostgreSQL or SQLite 3.35+",
+        )
 
 
 def _outcome(

@@ -143,8 +143,8 @@ class Completions:
             fields, _ = record.next_state(d.job, d.definition, d.result, d.finished_at)
             fields["started_at"] = d.result.started_at
             rows.append((d.job, fields))
-        ops = db.for_connection(connection)
-        written = ops.record_successes(session or connection, rows, self.worker_id)
+        engine = db.for_connection(connection)
+        written = engine.record_successes(session or connection, rows, self.worker_id)
         return [(d, f if j.pk in written else None) for d, (j, f) in zip(done, rows)]
 
     def _announce(self, outcome: list[tuple[Done, dict[str, Any] | None]]) -> int:

@@ -12,7 +12,8 @@ rows the same statement claims, and two workers' statements cannot see each othe
 uncommitted claims. So while limited work exists (a queue with a per-worker or rate limit,
 or queued / running jobs with a group or of a capped definition; re-read every 2 s), claims
 take one job per statement and, on PostgreSQL, run under a cluster-wide transaction-level
-advisory lock (SQLite has a single writer already): each claim sees every claim before it.
+advisory lock (the engine's ``lock_claims``; SQLite has a single writer already): each claim
+sees every claim before it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from django.db import connections
 from django.db.models import Q
 
 from django_jobs.limits import Limits
@@ -28,10 +28,7 @@ from django_jobs.models import Job, Queue
 from django_jobs.registry import registry
 from django_jobs.states import State
 
-__all__ = ["LimitConfig", "Limits", "definition_caps", "lock_claims", "take_rate_tokens"]
-
-#: Key of the advisory lock that serialises limited claims (any constant would do).
-CLAIM_LOCK_KEY = 0x646A6F6273  # "djobs"
+__all__ = ["LimitConfig", "Limits", "definition_caps", "take_rate_tokens"]
 
 
 class LimitConfig:
@@ -121,11 +118,3 @@ def spend_rate_tokens(claimed: list[Job], rated: set[str], alias: str) -> None:
         Queue.objects.using(alias).filter(name=name).update(
             rate_allowance=F("rate_allowance") - spent
         )
-
-
-def lock_claims(alias: str) -> None:
-    """PostgreSQL: wait for the cluster-wide claim lock (released at commit)."""
-    connection = connections[alias]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_KEY])

@@ -268,10 +268,10 @@ class WorkerLoop:
         config = self.limit_config
         config.refresh()
         connection = connections[self.alias]
-        ops = db.for_connection(connection)
+        engine = db.for_connection(connection)
         now = timezone.now()
         if not config.limited:
-            return ops.claim_jobs(
+            return engine.claim_jobs(
                 self.session or connection,
                 queues=queues,
                 limit=limit,
@@ -281,9 +281,9 @@ class WorkerLoop:
             )
         rated = config.rated if queues is None else config.rated & set(queues)
         with transaction.atomic(using=self.alias):
-            limits.lock_claims(self.alias)
+            engine.lock_claims(connection)
             empty = limits.take_rate_tokens(rated, now, self.alias) if rated else set()
-            jobs = ops.claim_jobs(
+            jobs = engine.claim_jobs(
                 connection,
                 queues=queues,
                 limit=1,

@@ -10,22 +10,22 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connections
 from django.db.models import F
 from django.utils import timezone
 
+from django_jobs import db
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import log_event
-from django_jobs.models import Job, Outcome, Worker, WorkerState, transitions
+from django_jobs.models import Job, Outcome, transitions
 from django_jobs.states import State
 from django_jobs.worker import record
 
 
 def stage_due(now: datetime | None = None) -> int:
     """Move scheduled jobs whose ``run_at`` has come to ``queued`` (uses index dj_job_due)."""
-    now = now or timezone.now()
-    due = Job.objects.using(jobs_settings.DATABASE).filter(run_at__lte=now)
-    return transitions.STAGE.apply_many(due)
+    connection = connections[jobs_settings.DATABASE]
+    return db.for_connection(connection).stage_due(connection, now or timezone.now())
 
 
 def end_running_jobs(
@@ -90,25 +90,17 @@ def put_back(
 def rescue_dead_workers(now: datetime | None = None) -> int:
     """Declare dead the workers silent for ``WORKER_TIMEOUT``; requeue or fail their jobs.
 
-    Any worker may run this; the conditional UPDATE on each Worker row lets exactly one of
-    them rescue a given dead worker.
+    Any worker may run this; the engine's ``declare_dead`` lets exactly one of them rescue a
+    given dead worker.
     """
     now = now or timezone.now()
-    alias = jobs_settings.DATABASE
-    limit = now - timedelta(seconds=jobs_settings.WORKER_TIMEOUT)
-    silent = Worker.objects.using(alias).filter(
-        state__in=[WorkerState.RUNNING, WorkerState.STOPPING], heartbeat_at__lt=limit
-    )
+    connection = connections[jobs_settings.DATABASE]
+    silent_since = now - timedelta(seconds=jobs_settings.WORKER_TIMEOUT)
     rescued = 0
-    for worker_id in list(silent.values_list("pk", flat=True)):
-        with transaction.atomic(using=alias):
-            won = silent.filter(pk=worker_id).update(state=WorkerState.DEAD, stopped_at=now)
-        if won:
-            count = end_running_jobs(
-                worker_id, Outcome.LOST, "the worker process stopped responding"
-            )
-            log_event("worker.dead", logging.WARNING, worker=worker_id, jobs=count)
-            rescued += count
+    for worker_id in db.for_connection(connection).declare_dead(connection, silent_since, now):
+        count = end_running_jobs(worker_id, Outcome.LOST, "the worker process stopped responding")
+        log_event("worker.dead", logging.WARNING, worker=worker_id, jobs=count)
+        rescued += count
     return rescued
 
 

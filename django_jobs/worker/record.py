@@ -61,8 +61,8 @@ def finish(
     if event == "job.succeeded" and job.scheduled_for is None and not connection.in_atomic_block:
         # The hot path: the fenced UPDATE and the attempt row together (one statement on
         # PostgreSQL), as for a batch of successes.
-        ops = db.for_connection(connection)
-        if job.pk not in ops.record_successes(connection, [(job, fields)], worker_id):
+        engine = db.for_connection(connection)
+        if job.pk not in engine.record_successes(connection, [(job, fields)], worker_id):
             log_fenced(job, worker_id, result.outcome)
             return False
         for name, value in fields.items():

@@ -1,4 +1,5 @@
-"""How an idle worker process waits: LISTEN on PostgreSQL, a jittered sleep elsewhere.
+"""How an idle worker process waits: on its engine's listener (LISTEN on PostgreSQL) where
+the engine has ``wakeups``, a jittered sleep elsewhere.
 
 Polling stays the source of truth: a missed notification costs at most one idle interval.
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.db import connections
 
+from django_jobs import db
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import log_event
 
@@ -22,14 +24,14 @@ def jittered(seconds: float) -> float:
 
 
 class Waiter:
-    """``wait(seconds)`` returns early when an enqueue NOTIFY arrives (PostgreSQL)."""
+    """``wait(seconds)`` returns early when a wake-up arrives (an enqueue's NOTIFY)."""
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self.listener: Any = None
         self.retry_at = 0.0
-        connection = connections[alias]
-        self.enabled = connection.vendor == "postgresql" and jobs_settings.USE_LISTEN_NOTIFY
+        self.engine = db.for_connection(connections[alias])
+        self.enabled = self.engine.capabilities.wakeups and jobs_settings.USE_LISTEN_NOTIFY
 
     def wait(self, seconds: float, *, jitter: bool = True) -> bool:
         """Sleep up to ``seconds`` (jittered); ``True`` when woken by a notification."""
@@ -39,7 +41,7 @@ class Waiter:
             time.sleep(seconds)
             return False
         try:
-            return any(True for _ in listener.notifies(timeout=seconds, stop_after=1))
+            return listener.wait(seconds)
         except Exception as exc:  # the connection broke: poll until it can be made again
             log_event("worker.listen_lost", logging.WARNING, error=str(exc))
             self.close()
@@ -50,18 +52,10 @@ class Waiter:
         if not self.enabled or self.listener is not None or time.monotonic() < self.retry_at:
             return self.listener
         try:
-            import psycopg
-            from psycopg import sql
-        except ImportError:  # psycopg2 only: poll (system check W003 says so)
-            self.enabled = False
-            return None
-        try:
-            params = connections[self.alias].get_connection_params()
-            params.pop("cursor_factory", None)
-            conn = psycopg.connect(**params, autocommit=True)
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(jobs_settings.NOTIFY_CHANNEL)))
-            self.listener = conn
-        except Exception as exc:  # psycopg2 only, or the server is away: poll instead
+            self.listener = self.engine.listen(self.alias)
+            if self.listener is None:  # psycopg2 only: poll (system check W003 says so)
+                self.enabled = False
+        except Exception as exc:  # the server is away: poll instead
             log_event("worker.listen_unavailable", logging.WARNING, error=str(exc))
             self.retry_at = time.monotonic() + 5
         return self.listener

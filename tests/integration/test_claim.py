@@ -51,7 +51,7 @@ def test_claim__order_across_several_queues(queues, ops):
             *[("c", -3, 90), ("b", -3, 80), ("a", -3, 70)],
         ]
     )
-    module = db.for_connection(connection) if ops == "native" else generic
+    module = db.for_connection(connection) if ops == "native" else generic.ENGINE
     claimed = []
     while batch := module.claim_jobs(
         connection, queues=queues, limit=3, worker="w", now=timezone.now()

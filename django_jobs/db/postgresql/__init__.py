@@ -1,4 +1,4 @@
-"""PostgreSQL: the hot path written the way PostgreSQL does it best.
+"""The PostgreSQL engine (``ENGINE``): the hot path written the way PostgreSQL does it best.
 
 * ``enqueue``: one-statement insert from arrays, with its NOTIFY;
 * ``claim``: the claim, a LATERAL walk of each served queue in one statement;
@@ -8,9 +8,9 @@
 
 from django_jobs.db.notify import notify
 from django_jobs.db.postgresql.claim import claim_jobs, claim_sql, ready_queues
+from django_jobs.db.postgresql.engine import ENGINE
 from django_jobs.db.postgresql.enqueue import (
     INSERT_FIELDS,
-    QUEUE_ROWS,
     insert_jobs,
     statement_cursor,
 )
@@ -22,8 +22,8 @@ from django_jobs.db.postgresql.session import (
 )
 
 __all__ = [
+    "ENGINE",
     "INSERT_FIELDS",
-    "QUEUE_ROWS",
     "WorkerSession",
     "bound_cursor",
     "claim_jobs",

@@ -20,9 +20,6 @@ from django_jobs.db.rows import INSERT_COLUMNS, INSERT_FIELDS, InsertShape, spli
 from django_jobs.models import Job, Queue
 from django_jobs.states import State
 
-#: How an enqueue gets the ``Queue`` rows of new queues: its INSERT creates them.
-QUEUE_ROWS = "created"
-
 _TYPES = dict(INSERT_COLUMNS)
 
 
