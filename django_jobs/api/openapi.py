@@ -121,22 +121,23 @@ def root_path() -> str:
     return reverse("django_jobs_api:openapi").removesuffix("openapi.json")
 
 
-def document(call: Call) -> Reply:
-    from django_jobs.api.urls import ENDPOINTS
+def endpoint_for(endpoints: list[Endpoint]) -> Endpoint:
+    """The endpoint that serves the document of ``endpoints``: the list the URLconf routes,
+    which holds this endpoint too (``api/urls.py`` appends it), read at each request."""
 
-    return Reply(build_document(ENDPOINTS, root_path()))
+    def document(call: Call) -> Reply:
+        return Reply(build_document(endpoints, root_path()))
 
-
-ENDPOINT = Endpoint(
-    "openapi.json",
-    "openapi",
-    [
-        Operation(
-            "GET",
-            document,
-            "This OpenAPI document",
-            (),
-            {200: Response("The OpenAPI 3.1 document.", {"type": "object"})},
-        )
-    ],
-)
+    return Endpoint(
+        "openapi.json",
+        "openapi",
+        [
+            Operation(
+                "GET",
+                document,
+                "This OpenAPI document",
+                (),
+                {200: Response("The OpenAPI 3.1 document.", {"type": "object"})},
+            )
+        ],
+    )

@@ -11,7 +11,7 @@ ENDPOINTS = [
     *queues.ENDPOINTS,
     *roles.ENDPOINTS,
     *dead_letters.ENDPOINTS,
-    openapi.ENDPOINT,
 ]
+ENDPOINTS.append(openapi.endpoint_for(ENDPOINTS))  # the document lists itself too
 
 urlpatterns = [endpoint.url() for endpoint in ENDPOINTS]

@@ -89,11 +89,6 @@ def definition_for(task: Task, options: dict[str, Any]) -> Definition:
     return definition
 
 
-def task_of(definition: Definition | None) -> Task | None:
-    """The ``Task`` a definition runs, or ``None`` for a definition that is not a task."""
-    return getattr(getattr(definition, "func", None), "task", None)
-
-
 def runner_for(task: Task) -> Callable[..., Any]:
     """The callable registered for ``task``: its function, given a context when it takes one."""
     func, takes_context = task.func, task.takes_context

@@ -21,7 +21,6 @@ from django_jobs.models import Job, Outcome
 from django_jobs.registry import registry
 from django_jobs.states import State
 from django_jobs.tasks.compat import InvalidTask, Task, TaskError, TaskResult, TaskResultStatus
-from django_jobs.tasks.definitions import task_of
 
 #: The ``meta`` keys of a job enqueued through a ``JobsBackend``.
 META_BACKEND = "tasks_backend"
@@ -93,6 +92,14 @@ def load(job_id: uuid.UUID) -> tuple[Job, list[Attempt]] | None:
         if row.attempt_number is not None
     ]
     return rows[0], attempts
+
+
+def task_of(definition: Any) -> Task | None:
+    """The ``Task`` a definition runs, or ``None`` for a definition that is not a task.
+
+    The callable registered for a task carries it as ``task`` (``definitions.runner_for``).
+    """
+    return getattr(getattr(definition, "func", None), "task", None)
 
 
 def task_for(job: Job, alias: str) -> Task | None:
