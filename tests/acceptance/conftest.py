@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -94,9 +95,13 @@ def restart_postgres() -> bool:
     command = os.environ.get("DJANGO_JOBS_TEST_PG_RESTART")
     if not command:
         return False
+    from asgiref.sync import sync_to_async
     from django.db import connections
 
     connections.close_all()
+    # And those of the thread that runs the async ORM's queries (sync_to_async's own), which
+    # close_all() in this thread does not reach: a later async test would get a dead one.
+    asyncio.run(sync_to_async(connections.close_all)())
     # No pipes: the restarted server would inherit them and keep them open.
     subprocess.run(
         command,
