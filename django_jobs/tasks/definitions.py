@@ -20,7 +20,8 @@ from asgiref.sync import sync_to_async
 
 from django_jobs.context import current_job
 from django_jobs.exceptions import JobDefinitionError
-from django_jobs.registry import Definition, _validated, job, registry
+from django_jobs.registry import Definition, job, registry
+from django_jobs.registry.validate import validated
 from django_jobs.tasks.compat import InvalidTask, InvalidTaskBackend, Task, TaskContext
 
 #: Backend ``OPTIONS`` that set the defaults of every task of the backend.
@@ -55,7 +56,7 @@ def task_options(alias: str, options: Any) -> dict[str, Any]:
                 f"{', '.join(TASK_OPTIONS)}"
             )
     try:
-        return _validated(f"every task of TASKS[{alias!r}]", 1, _no_op, dict(options))
+        return validated(f"every task of TASKS[{alias!r}]", 1, _no_op, dict(options))
     except JobDefinitionError as exc:
         raise InvalidTaskBackend(f"{where}: {exc}") from None
 
