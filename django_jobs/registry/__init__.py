@@ -4,7 +4,7 @@ One idea per module:
 
 * ``definition``: ``Definition``, a registered job, and what it derives from its options;
 * ``store``: ``Registry`` and ``registry``, every definition this process knows;
-* ``validate``: the checks of a definition and its options;
+* ``validate``: the checks of a definition, by the option table (``django_jobs.option_table``);
 * ``decorator``: ``@job`` and ``InvalidDefinition``;
 * ``recurring``: ``RecurringJob``.
 

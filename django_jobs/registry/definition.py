@@ -115,7 +115,8 @@ class Definition:
     # --- enqueue ------------------------------------------------------------------------
 
     def using(self, **options: Any) -> EnqueueRequest:
-        """Per-call options: queue, priority, run_at, delay, key, on_conflict, meta, group_key."""
+        """Per-call options, the option table's ``ENQUEUE`` ones: queue, priority, run_at, delay,
+        key, on_conflict, meta, group_key, id."""
         from django_jobs.enqueue import EnqueueRequest
 
         return EnqueueRequest(self).using(**options)

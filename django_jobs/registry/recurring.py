@@ -1,4 +1,9 @@
-"""``RecurringJob``: a class-based recurring job, registered by subclassing."""
+"""``RecurringJob``: a class-based recurring job, registered by subclassing.
+
+Its class attributes are options of the option table (place ``RECURRING``), each checked as
+that place takes it: ``interval`` and ``timeout`` may be 0, and ``max_retries`` is the number
+of failures in a row after which the schedule is skipped.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from typing import Any, ClassVar
 
 from django_jobs import options as opt
 from django_jobs.exceptions import JobDefinitionError
+from django_jobs.option_table import RECURRING, names
 from django_jobs.registry.definition import Definition, default_name
 from django_jobs.registry.store import registry
-from django_jobs.registry.validate import validated
+from django_jobs.registry.validate import check_identity, checked_options
 
 
 class RecurringJob:
@@ -48,12 +54,27 @@ class RecurringJob:
 
 def _recurring_definition(cls: type[RecurringJob]) -> Definition:
     def_name = opt.definition_name(cls.name or default_name(cls))
-    interval = opt.seconds(def_name, "interval", cls.interval, allow_zero=True, allow_none=False)
-    max_failures = opt.count(def_name, "max_retries", cls.max_retries, minimum=0)
-    timeout = opt.seconds(def_name, "timeout", cls.timeout, allow_zero=True, allow_none=False)
-    clean = validated(
-        def_name, cls.version, cls.run, {"queue": cls.queue, "priority": cls.priority}
+    attributes = {option: getattr(cls, option) for option in names(RECURRING)}
+    clean = checked_options(def_name, attributes, RECURRING)
+    check_identity(def_name, cls.version, cls.run)
+    return Definition(
+        name=def_name,
+        version=cls.version,
+        func=_runner(cls),
+        kind="recurring",
+        queue=clean["queue"],
+        priority=clean["priority"],
+        max_retries=0,
+        retry_delay=None,
+        timeout=clean["timeout"] or None,
+        interval=clean["interval"],
+        cron=None,
+        max_failures=clean["max_retries"] or None,
     )
+
+
+def _runner(cls: type[RecurringJob]) -> Callable[..., Any]:
+    """A function that runs a new instance's ``run()``, named like the class."""
     if inspect.iscoroutinefunction(cls.run):
 
         async def run_async() -> Any:
@@ -67,16 +88,4 @@ def _recurring_definition(cls: type[RecurringJob]) -> Definition:
 
         runner = run_sync
     runner.__module__, runner.__qualname__ = cls.__module__, cls.__qualname__
-    return Definition(
-        name=def_name,
-        version=cls.version,
-        func=runner,
-        kind="recurring",
-        max_retries=0,
-        retry_delay=None,
-        timeout=timeout or None,
-        interval=interval,
-        cron=None,
-        max_failures=max_failures or None,
-        **clean,
-    )
+    return runner
