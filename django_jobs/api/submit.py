@@ -16,9 +16,11 @@ from django_jobs.conf import jobs_settings
 from django_jobs.enqueue import ON_CONFLICT, InvalidEnqueue
 from django_jobs.exceptions import DuplicateJob, UnknownJob
 from django_jobs.models import Job
+from django_jobs.option_table import API, names
 from django_jobs.registry import registry
 
-OPTIONS = ("id", "queue", "priority", "run_at", "delay", "key", "on_conflict", "meta", "group_key")
+#: The enqueue options the body takes: the option table's ``API`` ones.
+OPTIONS = names(API)
 
 
 def _registered(name: str) -> str:
@@ -42,6 +44,57 @@ def _resolve(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+#: The body field of each enqueue option: its JSON schema and description, then enqueue's
+#: own check (``check_options``) as the last word.
+OPTION_FIELDS = {
+    "id": f.job_id(
+        "A client-chosen id, a UUID or a ULID, to know the job's id before the reply.",
+        check=f.enqueue_option("id", f.parse_id),
+    ),
+    "queue": Field(
+        nullable(f.QUEUE_NAME_SCHEMA),
+        "The queue instead of the definition's.",
+        rule=f.QUEUE_RULE,
+        check=f.enqueue_option("queue"),
+    ),
+    "priority": Field(
+        {"type": ["integer", "null"], "minimum": -100, "maximum": 100},
+        "-100 to 100, higher runs first; the definition's when left out.",
+        check=f.enqueue_option("priority"),
+    ),
+    "run_at": Field(
+        {"type": ["string", "null"], "format": "date-time", "maxLength": 64},
+        "When the job may run (ISO 8601 with a UTC offset); in the future it is scheduled.",
+        check=f.enqueue_option("run_at", f.parse_time),
+    ),
+    "delay": Field(
+        {"type": ["number", "null"], "minimum": 0, "maximum": f.MAX_DELAY_SECONDS},
+        "Seconds from now until the job may run (not with run_at).",
+        check=f.enqueue_option("delay"),
+    ),
+    "key": Field(
+        {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+        "Deduplication key: while a job with this key is waiting or running, see on_conflict.",
+        check=f.enqueue_option("key"),
+    ),
+    "on_conflict": Field(
+        {"type": "string", "enum": list(ON_CONFLICT)},
+        "When the key is taken: return the existing job (200), raise (409), or replace a "
+        "waiting one.",
+        default="return",
+    ),
+    "meta": Field(
+        {"type": ["object", "null"]},
+        "JSON metadata merged over the definition's.",
+        check=f.enqueue_option("meta"),
+    ),
+    "group_key": Field(
+        {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+        "Stored on the job.",
+        check=f.enqueue_option("group_key"),
+    ),
+}
+
 SUBMIT = Shape(
     {
         "name": f.definition_name(
@@ -53,52 +106,7 @@ SUBMIT = Shape(
         ),
         "args": Field({"type": "array"}, "Positional arguments (JSON).", default=[]),
         "kwargs": Field({"type": "object"}, "Keyword arguments (JSON).", default={}),
-        "id": f.job_id(
-            "A client-chosen id, a UUID or a ULID, to know the job's id before the reply.",
-            check=f.enqueue_option("id", f.parse_id),
-        ),
-        "queue": Field(
-            nullable(f.QUEUE_NAME_SCHEMA),
-            "The queue instead of the definition's.",
-            rule=f.QUEUE_RULE,
-            check=f.enqueue_option("queue"),
-        ),
-        "priority": Field(
-            {"type": ["integer", "null"], "minimum": -100, "maximum": 100},
-            "-100 to 100, higher runs first; the definition's when left out.",
-            check=f.enqueue_option("priority"),
-        ),
-        "run_at": Field(
-            {"type": ["string", "null"], "format": "date-time", "maxLength": 64},
-            "When the job may run (ISO 8601 with a UTC offset); in the future it is scheduled.",
-            check=f.enqueue_option("run_at", f.parse_time),
-        ),
-        "delay": Field(
-            {"type": ["number", "null"], "minimum": 0, "maximum": f.MAX_DELAY_SECONDS},
-            "Seconds from now until the job may run (not with run_at).",
-            check=f.enqueue_option("delay"),
-        ),
-        "key": Field(
-            {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
-            "Deduplication key: while a job with this key is waiting or running, see on_conflict.",
-            check=f.enqueue_option("key"),
-        ),
-        "on_conflict": Field(
-            {"type": "string", "enum": list(ON_CONFLICT)},
-            "When the key is taken: return the existing job (200), raise (409), or replace a "
-            "waiting one.",
-            default="return",
-        ),
-        "meta": Field(
-            {"type": ["object", "null"]},
-            "JSON metadata merged over the definition's.",
-            check=f.enqueue_option("meta"),
-        ),
-        "group_key": Field(
-            {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
-            "Stored on the job.",
-            check=f.enqueue_option("group_key"),
-        ),
+        **{option: OPTION_FIELDS[option] for option in OPTIONS},
     },
     clean=_resolve,
     description="A job to enqueue. Only registered definitions are accepted.",

@@ -16,8 +16,6 @@ savepoint when the caller already has one, so a caller's rollback removes the jo
 
 from django_jobs.enqueue.request import ENQUEUE_MANY_CHUNK, Call, EnqueueRequest
 from django_jobs.enqueue.validate import (
-    MAX_DELAY,
-    ON_CONFLICT,
     EnqueueOptions,
     InvalidEnqueue,
     check_arguments,
@@ -32,6 +30,7 @@ from django_jobs.enqueue.write import (
     remember_queues,
     write_jobs,
 )
+from django_jobs.options import MAX_DELAY, ON_CONFLICT
 
 __all__ = [
     "ENQUEUE_MANY_CHUNK",

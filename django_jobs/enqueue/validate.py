@@ -14,19 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-from django.utils import timezone
-
 from django_jobs import options as opt
 from django_jobs.exceptions import JobsError, describe
-from django_jobs.ids import parse_job_id
+from django_jobs.option_table import ENQUEUE, OPTIONS, names
 
 if TYPE_CHECKING:
     from django_jobs.registry import Definition
 
 Call = tuple[Sequence[Any], dict[str, Any]]
 
-ON_CONFLICT = ("return", "raise", "replace")
 NUL = "\\u0000"  # how JSON spells the NUL character, which PostgreSQL cannot store
 strict_json = json.JSONEncoder(allow_nan=False).encode  # json.dumps(..., allow_nan=False)
 
@@ -52,97 +48,29 @@ def bad_option(option: str, problem: str) -> InvalidEnqueue:
     return InvalidEnqueue(f"enqueue option {option!r} {problem}")
 
 
-def _check_run_at(value: Any) -> datetime:
-    if not isinstance(value, datetime):
-        raise bad_option("run_at", f"must be a datetime, got {describe(value)}")
-    if settings.USE_TZ and timezone.is_naive(value):
-        raise bad_option("run_at", f"must be timezone-aware when USE_TZ is on, got {value!r}")
-    if not settings.USE_TZ and timezone.is_aware(value):
-        return timezone.make_naive(value)
-    return value
-
-
-MAX_DELAY = timedelta(days=36_525)  # a hundred years: a date any database can store
-
-
-def _check_delay(value: Any) -> timedelta:
-    # Messages show the value as given: seconds as the number, a negative timedelta as
-    # "-0:00:05" (str() would say "-1 day, 23:59:55").
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value != value or not -MAX_DELAY.total_seconds() <= value <= MAX_DELAY.total_seconds():
-            raise bad_option("delay", f"must be from 0 seconds to 100 years, got {value!r}")
-        shown, value = repr(value), timedelta(seconds=value)
-    elif isinstance(value, timedelta):
-        shown = f"-{-value}" if value < timedelta(0) else str(value)
-    else:
-        raise bad_option(
-            "delay", f"must be a timedelta or a number of seconds, got {describe(value)}"
-        )
-    if value < timedelta(0):
-        raise bad_option("delay", f"must not be negative, got {shown}")
-    if value > MAX_DELAY:
-        raise bad_option("delay", f"must be at most 100 years, got {shown}")
-    return value
-
-
-def _check_id(value: Any) -> uuid.UUID:
+def _checked(option: str, value: Any) -> Any:
+    """The option table's check of ``option``; its problem raised as ``InvalidEnqueue``."""
     try:
-        return parse_job_id(value)
-    except ValueError as exc:
-        raise bad_option("id", f"must be a UUID or a ULID: {exc}") from None
-
-
-def _check_text(option: str, value: Any, limit: int = 255) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
-        raise bad_option(
-            option,
-            f"must be a non-empty string of at most {limit} characters, got {describe(value)}",
-        )
-    return value
-
-
-def _check_with(problem_of: Any) -> Any:
-    def check(option: str, value: Any) -> Any:
-        problem = problem_of(value)
-        if problem:
-            raise bad_option(option, problem)
-        return value
-
-    return check
-
-
-_CHECKS: dict[str, Any] = {
-    "queue": _check_with(opt.queue_problem),
-    "priority": _check_with(opt.priority_problem),
-    "run_at": lambda option, v: _check_run_at(v),
-    "delay": lambda option, v: _check_delay(v),
-    "key": _check_text,
-    "group_key": _check_text,
-    "meta": _check_with(opt.json_problem),  # also refuses non-string keys, at any depth
-    "id": lambda option, v: _check_id(v),
-    "on_conflict": _check_with(
-        lambda v: (
-            None if v in ON_CONFLICT else f"must be one of {', '.join(ON_CONFLICT)}, got {v!r}"
-        )
-    ),
-}
+        return OPTIONS[option].check(value)
+    except opt.Problem as exc:
+        raise bad_option(option, str(exc)) from None
 
 
 def check_options(**options: Any) -> dict[str, Any]:
-    """Validate per-call options; return them normalised. Raises ``InvalidEnqueue``.
+    """Validate per-call options (the option table's ``ENQUEUE`` ones); return them normalised.
 
-    ``None`` means "the definition's default" for every option but ``on_conflict``.
+    Raises ``InvalidEnqueue``. ``None`` means "the definition's default" for every option but
+    ``on_conflict``.
     """
+    allowed = names(ENQUEUE)
     clean: dict[str, Any] = {}
     for option, value in options.items():
-        if option not in _CHECKS:
-            raise bad_option(option, f"is unknown; the options are {', '.join(sorted(_CHECKS))}")
+        if option not in allowed:
+            raise bad_option(option, f"is unknown; the options are {', '.join(sorted(allowed))}")
         if value is None and option != "on_conflict":
             clean[option] = None
             continue
-        clean[option] = _CHECKS[option](option, value)
+        clean[option] = _checked(option, value)
     if clean.get("run_at") is not None and clean.get("delay") is not None:
         raise bad_option("delay", "and 'run_at' cannot both be given")
     return clean
@@ -191,10 +119,17 @@ def keys_for(
                 "key", "applies to one job; give enqueue_many(..., keys=[...]) instead"
             )
         return [shared] * len(calls)
-    key_list = [_check_text("keys", k) for k in keys]
+    key_list = [_key(k) for k in keys]
     if len(key_list) != len(calls):
         raise bad_option("keys", f"has {len(key_list)} entries for {len(calls)} items")
     return key_list
+
+
+def _key(value: Any) -> str | None:
+    try:
+        return opt.text(value)
+    except opt.Problem as exc:
+        raise bad_option("keys", str(exc)) from None
 
 
 def check_calls(

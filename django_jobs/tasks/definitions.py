@@ -11,7 +11,6 @@ framework's ``TaskContext`` for the running job; an ``async def`` task stays ``a
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -20,19 +19,10 @@ from asgiref.sync import sync_to_async
 
 from django_jobs.context import current_job
 from django_jobs.exceptions import JobDefinitionError
-from django_jobs.registry import Definition, _validated, job, registry
+from django_jobs.option_table import BACKEND, did_you_mean, names
+from django_jobs.registry import Definition, job, registry
+from django_jobs.registry.validate import checked_options
 from django_jobs.tasks.compat import InvalidTask, InvalidTaskBackend, Task, TaskContext
-
-#: Backend ``OPTIONS`` that set the defaults of every task of the backend.
-TASK_OPTIONS = (
-    "max_retries",
-    "retry_delay",
-    "backoff",
-    "max_retry_delay",
-    "timeout",
-    "dead_letter",
-    "result_ttl",
-)
 
 #: The task function -> its definition (one per function, whichever backend saw it first).
 _definitions: dict[Callable[..., Any], Definition] = {}
@@ -41,27 +31,23 @@ _definitions: dict[Callable[..., Any], Definition] = {}
 def task_options(alias: str, options: Any) -> dict[str, Any]:
     """Check a backend's ``OPTIONS`` with the ``@job`` option checks; return them normalised.
 
-    Raises the framework's ``InvalidTaskBackend`` naming the setting and the option.
+    The options it takes are the option table's ``BACKEND`` ones. Raises the framework's
+    ``InvalidTaskBackend`` naming the setting and the option.
     """
     where = f"TASKS[{alias!r}]['OPTIONS']"
     if not isinstance(options, dict):
         raise InvalidTaskBackend(f"{where} must be a dict, got {type(options).__name__}")
+    allowed = names(BACKEND)
     for option in options:
-        if option not in TASK_OPTIONS:
-            close = difflib.get_close_matches(str(option), TASK_OPTIONS, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+        if option not in allowed:
             raise InvalidTaskBackend(
-                f"{where}: {option!r} is not a task option{hint}; the options are "
-                f"{', '.join(TASK_OPTIONS)}"
+                f"{where}: {option!r} is not a task option{did_you_mean(option, BACKEND)}; "
+                f"the options are {', '.join(allowed)}"
             )
     try:
-        return _validated(f"every task of TASKS[{alias!r}]", 1, _no_op, dict(options))
+        return checked_options(f"every task of TASKS[{alias!r}]", dict(options), BACKEND)
     except JobDefinitionError as exc:
         raise InvalidTaskBackend(f"{where}: {exc}") from None
-
-
-def _no_op() -> None:
-    """Stands in for a task function while the backend's OPTIONS are checked."""
 
 
 def definition_for(task: Task, options: dict[str, Any]) -> Definition:

@@ -9,8 +9,9 @@ From Django 6.1, ``@task(...)`` hands every keyword it does not know itself to t
 ``JobsTask`` keeps them as ``job_options``. They are the options of ``@job`` and are checked by
 ``@job``'s own checks when the task is registered (as it is built), so a wrong one gives the
 message ``@job`` gives, raised as the framework's ``InvalidTask``. They override the backend's
-``OPTIONS`` for that task. The options a task expresses in the framework's own words (queue,
-name, version) and schedules (use ``@job``) are refused.
+``OPTIONS`` for that task. They are the option table's ``TASK`` options
+(``django_jobs.option_table``); the options a task expresses in the framework's own words
+(queue, priority, name, version) and schedules (use ``@job``) are refused.
 
 On Django 6.0 and with the django-tasks backport, ``@task`` passes nothing extra:
 ``JobsTask`` is ``None`` there and the backend keeps the framework's ``Task``.
@@ -23,17 +24,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from django_jobs.option_table import task_refusals
 from django_jobs.tasks.compat import InvalidTask, Task, task
 
-#: ``@job`` options a task cannot take, and why.
-NOT_TASK_OPTIONS = {
-    "queue": "@task(queue_name=...) sets the queue",
-    "name": "a task is named by its module path",
-    "version": "a task is always version 1",
-    "func": "the decorated function is the task",
-    "cron": "a schedule needs @job(cron=...)",
-    "interval": "a schedule needs @job(interval=...)",
-}
+#: ``@job`` options and arguments a task cannot take, and why (from the option table).
+NOT_TASK_OPTIONS = task_refusals()
 
 
 def framework_passes_options() -> bool:
