@@ -8,14 +8,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import JobDefinitionError
 from django_jobs.logs import log_event
 from django_jobs.retry import recurring_backoff_seconds
-from django_jobs.schedules import Cron
-from django_jobs.states import State
+from django_jobs.schedules import Cron, following
+from django_jobs.states import ACTIVE_STATES, State
 
 if TYPE_CHECKING:
     from django_jobs.models.job import Job
@@ -99,12 +100,11 @@ class Schedule(models.Model):
         """The function from one tick to the next, when the schedule has fixed ticks."""
         if self.kind == "cron" and self.cron:
             try:
-                return Cron(self.cron, timezone=self.timezone).next_after
+                return following(Cron(self.cron, timezone=self.timezone), None)
             except (JobDefinitionError, ValueError, LookupError):
                 return None
         if self.kind == "interval" and self.interval_seconds and self._fixed_interval():
-            interval = timedelta(seconds=self.interval_seconds)
-            return lambda tick: tick + interval
+            return following(None, self.interval_seconds)
         return None
 
     def _fixed_interval(self) -> bool:
@@ -152,6 +152,40 @@ class Schedule(models.Model):
         return registry.get(self.name, self.version).enqueue()
 
     # --- bookkeeping of runs ------------------------------------------------------------------
+
+    def within_max_runs(
+        self, ticks: list[datetime], next_at: datetime | None
+    ) -> tuple[list[datetime], datetime | None]:
+        """The ``ticks`` still allowed by ``max_runs``, and ``next_at`` (``None`` once the
+        last allowed run is among them)."""
+        if self.max_runs is None:
+            return ticks, next_at
+        ticks = ticks[: max(0, self.max_runs - self.runs)]
+        if self.runs + len(ticks) >= self.max_runs:
+            next_at = None
+        return ticks, next_at
+
+    def advance(self, runs: int, next_at: datetime | None, now: datetime, using: str) -> bool:
+        """Count ``runs`` fired at ``now`` and wait for ``next_at`` next; ``False`` when
+        another worker advanced the schedule first (one conditional UPDATE from the
+        ``next_run_at`` this object holds: of any number of workers, one wins a tick)."""
+        won = (
+            Schedule.objects.using(using)
+            .filter(pk=self.pk, next_run_at=self.next_run_at)
+            .update(next_run_at=next_at, runs=F("runs") + runs, last_run_at=now)
+        )
+        return bool(won)
+
+    def waits_for_lost_run(self, using: str) -> bool:
+        """A ``RecurringJob`` schedule waits for its run to end (``next_run_at`` empty); true
+        when that run is gone (no active job of it is left), so the schedule must start
+        again."""
+        from django_jobs.models.job import Job
+
+        if self.next_run_at is not None or self.max_runs_reached:
+            return False
+        active = Job.objects.using(using).filter(name=self.name, state__in=ACTIVE_STATES)
+        return not active.exists()
 
     @classmethod
     def book_run(cls, job: Job, outcome: str, now: datetime) -> None:
