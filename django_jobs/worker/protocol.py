@@ -63,6 +63,11 @@ def new_stop_flag() -> Any:
     return _fork.RawValue("b", 0)
 
 
+def raise_stop_flag(stop: Any) -> None:
+    """The supervisor, at the first stop signal: no process claims from now on."""
+    stop.value = 1
+
+
 def new_slot(budget: Any, stop: Any) -> Slot:
     """The values one process shares with its supervisor (``budget`` and ``stop``: the
     worker's, the same for every process)."""
@@ -84,7 +89,7 @@ def budget_spent(budget: Any) -> bool:
 
 @dataclass
 class Slot:
-    """The shared values of one process (see the table above); ``None``: not shared."""
+    """The shared values of one process (see the module's docstring); ``None``: not shared."""
 
     deadline: Any = None
     processed: Any = None

@@ -287,7 +287,7 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stop_requested += 1
         if self.stop_requested == 1:
-            self.stop_flag.value = 1  # before the log line: nothing is claimed after it
+            protocol.raise_stop_flag(self.stop_flag)  # before the log line: no claim after it
             self.stop_started = time.monotonic()
             log_event("worker.stopping", worker=self.worker_id, signal=signal.Signals(signum).name)
             for child in list(self.children):
