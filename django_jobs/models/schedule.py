@@ -16,7 +16,7 @@ from django_jobs.exceptions import JobDefinitionError
 from django_jobs.logs import log_event
 from django_jobs.retry import recurring_backoff_seconds
 from django_jobs.schedules import Cron, following
-from django_jobs.states import ACTIVE_STATES, State
+from django_jobs.states import State
 
 if TYPE_CHECKING:
     from django_jobs.models.job import Job
@@ -175,17 +175,6 @@ class Schedule(models.Model):
             .update(next_run_at=next_at, runs=F("runs") + runs, last_run_at=now)
         )
         return bool(won)
-
-    def waits_for_lost_run(self, using: str) -> bool:
-        """A ``RecurringJob`` schedule waits for its run to end (``next_run_at`` empty); true
-        when that run is gone (no active job of it is left), so the schedule must start
-        again."""
-        from django_jobs.models.job import Job
-
-        if self.next_run_at is not None or self.max_runs_reached:
-            return False
-        active = Job.objects.using(using).filter(name=self.name, state__in=ACTIVE_STATES)
-        return not active.exists()
 
     @classmethod
     def book_run(cls, job: Job, outcome: str, now: datetime) -> None:

@@ -25,9 +25,10 @@ from django.utils import timezone
 from django_jobs.conf import jobs_settings
 from django_jobs.enqueue import EnqueueRequest, after_enqueue, write_jobs
 from django_jobs.logs import log_event
-from django_jobs.models import Schedule
+from django_jobs.models import Job, Schedule
 from django_jobs.registry import Definition, registry
 from django_jobs.schedules import due_ticks, first_tick, following, misfire_policy, preceding
+from django_jobs.states import ACTIVE_STATES
 
 
 def recurring_definitions() -> dict[str, Definition]:
@@ -68,7 +69,7 @@ def sync_schedules(now: datetime | None = None) -> list[Schedule]:
                 .get_or_create(name=name, defaults={**fields, "synced_at": now})
             )
             changed = any(getattr(schedule, k) != v for k, v in fields.items())
-            if created or changed or schedule.waits_for_lost_run(alias):
+            if created or changed or _needs_restart(schedule, alias):
                 for key, value in fields.items():
                     setattr(schedule, key, value)
                 schedule.next_run_at = first_tick(definition.cron, now)
@@ -76,6 +77,13 @@ def sync_schedules(now: datetime | None = None) -> list[Schedule]:
             schedule.save(using=alias)
         synced.append(schedule)
     return synced
+
+
+def _needs_restart(schedule: Schedule, alias: str) -> bool:
+    """A class-based schedule waits for its run to end; if that run is gone, start again."""
+    if schedule.next_run_at is not None or schedule.max_runs_reached:
+        return False
+    return not Job.objects.using(alias).filter(name=schedule.name, state__in=ACTIVE_STATES).exists()
 
 
 def enqueue_due(now: datetime | None = None) -> int:
