@@ -92,9 +92,7 @@ class Schedule(models.Model):
         step = self._step()
         while step is not None and len(runs) < count:
             runs.append(step(runs[-1]))
-        if self.max_runs is not None:
-            runs = runs[: max(0, self.max_runs - self.runs)]
-        return runs
+        return self.within_max_runs(runs, None)[0]
 
     def _step(self) -> Callable[[datetime], datetime] | None:
         """The function from one tick to the next, when the schedule has fixed ticks."""
