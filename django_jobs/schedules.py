@@ -12,6 +12,7 @@ Misfire policies decide what happens to ticks missed while no worker ran:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -103,6 +104,39 @@ def _never_fires(cron: Cron) -> str | None:
 
 def _clock() -> datetime:
     return datetime.now(dt_timezone.utc)
+
+
+def following(cron: Cron | None, interval_seconds: float | None) -> Callable[[datetime], datetime]:
+    """The tick after a tick: ``cron``'s next one or, without a cron, ``interval_seconds``
+    later. The one tick step of every fixed-tick schedule (the worker's, ``Schedule``'s)."""
+    if cron is not None:
+        return cron.next_after
+    step = timedelta(seconds=interval_seconds or 0)
+    return lambda tick: tick + step
+
+
+def preceding(
+    cron: Cron | None, interval_seconds: float | None, origin: datetime
+) -> Callable[[datetime], datetime]:
+    """The last tick strictly before a moment; interval ticks sit on ``origin + k * step``."""
+    if cron is not None:
+        return cron.previous_before
+    step = timedelta(seconds=interval_seconds or 0)
+    return lambda moment: origin + step * (-((origin - moment) // step) - 1)
+
+
+def first_tick(cron: Cron | None, now: datetime) -> datetime:
+    """A new schedule's first run: ``cron``'s first tick after ``now`` (and not before its
+    ``start_at``); an interval schedule runs at once, then every interval."""
+    if cron is None:
+        return now
+    start = max(now, cron.start_at) if cron.start_at else now
+    return cron.next_after(start)
+
+
+def misfire_policy(stored: str) -> str | float:
+    """A misfire policy as a ``Schedule`` row stores it (text), as ``due_ticks`` takes it."""
+    return stored if stored in MISFIRE_WORDS else float(stored)
 
 
 def check_misfire(misfire: Any) -> str | None:

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
 from django_jobs.exceptions import JobDefinitionError
 from django_jobs.logs import log_event
 from django_jobs.retry import recurring_backoff_seconds
-from django_jobs.schedules import Cron
+from django_jobs.schedules import Cron, following
 from django_jobs.states import State
 
 if TYPE_CHECKING:
@@ -91,20 +92,17 @@ class Schedule(models.Model):
         step = self._step()
         while step is not None and len(runs) < count:
             runs.append(step(runs[-1]))
-        if self.max_runs is not None:
-            runs = runs[: max(0, self.max_runs - self.runs)]
-        return runs
+        return self.within_max_runs(runs, None)[0]
 
     def _step(self) -> Callable[[datetime], datetime] | None:
         """The function from one tick to the next, when the schedule has fixed ticks."""
         if self.kind == "cron" and self.cron:
             try:
-                return Cron(self.cron, timezone=self.timezone).next_after
+                return following(Cron(self.cron, timezone=self.timezone), None)
             except (JobDefinitionError, ValueError, LookupError):
                 return None
         if self.kind == "interval" and self.interval_seconds and self._fixed_interval():
-            interval = timedelta(seconds=self.interval_seconds)
-            return lambda tick: tick + interval
+            return following(None, self.interval_seconds)
         return None
 
     def _fixed_interval(self) -> bool:
@@ -152,6 +150,29 @@ class Schedule(models.Model):
         return registry.get(self.name, self.version).enqueue()
 
     # --- bookkeeping of runs ------------------------------------------------------------------
+
+    def within_max_runs(
+        self, ticks: list[datetime], next_at: datetime | None
+    ) -> tuple[list[datetime], datetime | None]:
+        """The ``ticks`` still allowed by ``max_runs``, and ``next_at`` (``None`` once the
+        last allowed run is among them)."""
+        if self.max_runs is None:
+            return ticks, next_at
+        ticks = ticks[: max(0, self.max_runs - self.runs)]
+        if self.runs + len(ticks) >= self.max_runs:
+            next_at = None
+        return ticks, next_at
+
+    def advance(self, runs: int, next_at: datetime | None, now: datetime, using: str) -> bool:
+        """Count ``runs`` fired at ``now`` and wait for ``next_at`` next; ``False`` when
+        another worker advanced the schedule first (one conditional UPDATE from the
+        ``next_run_at`` this object holds: of any number of workers, one wins a tick)."""
+        won = (
+            Schedule.objects.using(using)
+            .filter(pk=self.pk, next_run_at=self.next_run_at)
+            .update(next_run_at=next_at, runs=F("runs") + runs, last_run_at=now)
+        )
+        return bool(won)
 
     @classmethod
     def book_run(cls, job: Job, outcome: str, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""What ``--burst`` shows: the progress bar on a terminal, and the report of what it left.
+"""What ``--burst`` reports: the jobs it left, and the progress bar's total.
 
 A burst worker runs what it can claim, then exits: jobs that a pause or a limit holds back
 do not keep it alive. Its report counts the jobs still ``queued`` in its queues by what held
@@ -20,25 +20,6 @@ from django_jobs.worker import limits
 #: Why a queued job was left, in the order the report lists them; ``other``: none of these
 #: (it became ready after the worker's last claim, say).
 REASONS = ("paused", "rate_limited", "group_busy", "capped", "other")
-
-
-class ProgressBar:
-    """``--burst`` on a terminal: ``[#####.....] 120/400 jobs`` redrawn in place."""
-
-    def __init__(self, total: int, stream: Any) -> None:
-        self.total, self.stream, self.shown = max(total, 1), stream, -1
-
-    def show(self, done: int) -> None:
-        if done == self.shown:
-            return
-        self.shown = done
-        filled = min(30, 30 * done // self.total)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} jobs")
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
 
 
 @dataclass
@@ -96,8 +77,8 @@ def count_left(queues: list[str] | None, alias: str) -> dict[str, int]:
 
 
 def ready_count(queues: list[str] | None, alias: str) -> int:
-    """The progress bar's total: ``queued`` jobs of ``queues``, those of paused queues left
-    out (a burst does not wait for them)."""
+    """The progress bar's total (``worker.status``): ``queued`` jobs of ``queues``, those of
+    paused queues left out (a burst does not wait for them)."""
     ready = Job.objects.using(alias).filter(state=State.QUEUED)
     if queues:
         ready = ready.filter(queue__in=queues)

@@ -13,29 +13,29 @@ import signal
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, connections, transaction
+from django.db import DatabaseError, InterfaceError, connections
 from django.utils import timezone
 
 from django_jobs import db
 from django_jobs.conf import jobs_settings
 from django_jobs.context import request_cancel
 from django_jobs.exceptions import JobInterrupted
-from django_jobs.logs import job_fields, log_event
-from django_jobs.models import Job, Outcome, Role, transitions
+from django_jobs.logs import log_event
+from django_jobs.models import Job, Outcome
 from django_jobs.registry import registry
 from django_jobs.worker import limits, maintenance, record, recurring
+from django_jobs.worker.claim import claim_ready
 from django_jobs.worker.completions import Completions
 from django_jobs.worker.execute import execute, in_job_body
+from django_jobs.worker.protocol import CANCEL_SIGNAL, Slot, budget_spent
+from django_jobs.worker.selector import QueueSelector
 from django_jobs.worker.wakeup import Waiter
 
-#: Codes a process shares with its supervisor about the job it runs (see ``Slot``).
+#: What the running job's ``on_shutdown`` asks of a SIGTERM (``IDLE``: no job runs).
 IDLE, FINISH, REQUEUE, STOP = 0, 1, 2, 3
 POLICY_CODES = {"finish": FINISH, "requeue": REQUEUE, "stop": STOP}
-#: The supervisor tells a process that its running job was cancelled with this signal.
-CANCEL_SIGNAL = signal.SIGUSR1
 
 
 @dataclass
@@ -46,57 +46,6 @@ class LoopOptions:
     max_jobs: int | None = None
     idle_interval: float = 1.0
     recurring: bool = True
-
-
-@dataclass
-class Slot:
-    """What a worker process shares with its supervisor (multiprocessing values, or plain)."""
-
-    deadline: Any = None  # .value: time.time() after which the job is stopped hard (0: none)
-    policy: Any = None  # .value: IDLE or the running job's on_shutdown code
-    processed: Any = None  # .value: jobs run so far
-    failed: Any = None  # .value: jobs that did not succeed
-    budget: Any = None  # .value: jobs the whole worker may still run (--max-jobs), shared
-    current: Any = None  # .raw: the 16 bytes of the running job's id (zeros: none)
-    cancels: Any = None  # .value: bumped by the supervisor when a claimed job not yet
-    #                      running was asked to cancel
-    stop: Any = None  # .value: set by the supervisor at the first signal, for every process
-
-    def set(self, name: str, value: float) -> None:
-        holder = getattr(self, name)
-        if holder is not None:
-            holder.value = value
-
-    def set_current(self, job_id: uuid.UUID | None) -> None:
-        if self.current is not None:
-            self.current.raw = job_id.bytes if job_id is not None else bytes(16)
-
-    def current_job(self) -> uuid.UUID | None:
-        """The id of the job the process runs now (read by the supervisor)."""
-        if self.current is None:
-            return None
-        raw = self.current.raw
-        return uuid.UUID(bytes=raw) if any(raw) else None
-
-
-class QueueSelector:
-    """The queues to claim from: fixed, every queue, or a role's (re-read every few seconds)."""
-
-    REFRESH = 2.0
-
-    def __init__(self, queues: list[str] | None, role: str | None, alias: str) -> None:
-        self.fixed, self.role, self.alias = queues, role, alias
-        self.cached: list[str] | None = None
-        self.read_at = 0.0
-
-    def current(self) -> list[str] | None:
-        if self.role is None:
-            return self.fixed
-        if time.monotonic() - self.read_at >= self.REFRESH:
-            role = Role.objects.using(self.alias).filter(name=self.role).first()
-            self.cached = role.queue_names() if role is not None else []
-            self.read_at = time.monotonic()
-        return self.cached
 
 
 @dataclass
@@ -171,7 +120,7 @@ class WorkerLoop:
     def should_stop(self) -> bool:
         """Told to stop: by SIGTERM, or by the supervisor's flag (which is set before it logs
         ``worker.stopping``, so no claim starts after that line)."""
-        if not self.stopping and self.slot.stop is not None and self.slot.stop.value:
+        if not self.stopping and self.slot.stop_asked():
             self.stopping = True
         return self.stopping
 
@@ -201,14 +150,28 @@ class WorkerLoop:
             return 0
         fresh = None  # the first job of a new claim starts at its claim's time
         if not self.claimed:
-            limit = self._take_budget(self.batch_size())
-            if limit == 0:
-                self.stopping = True
+            if not self._claim_batch(queues):
                 return 0
-            self.claimed = self.claim(queues, limit)
-            self.last_claimed = len(self.claimed)
-            self._return_budget(limit - len(self.claimed))
             fresh = self.claimed[0] if self.claimed else None
+        ran = self._run_claimed(fresh)
+        self.completions.flush()
+        return ran
+
+    def _claim_batch(self, queues: list[str] | None) -> bool:
+        """Claim the next batch into ``claimed``; ``False`` when the budget is spent (the
+        process stops)."""
+        limit = self._take_budget(self.batch_size())
+        if limit == 0:
+            self.stopping = True
+            return False
+        self.claimed = self.claim(queues, limit)
+        self.last_claimed = len(self.claimed)
+        self.slot.return_budget(limit - len(self.claimed))
+        return True
+
+    def _run_claimed(self, fresh: Job | None) -> int:
+        """Run the claimed jobs in order (``fresh``: the first of a claim just made); return
+        how many ran."""
         ran = 0
         # Claimed jobs stay in ``self.claimed`` until they start: when a turn ends early (the
         # database went away), the next turn runs them, still under their claim tokens.
@@ -231,7 +194,6 @@ class WorkerLoop:
             self.pace = 0.8 * self.pace + 0.2 * took if self.pace else took
             if self.completions.due():
                 self.completions.flush()
-        self.completions.flush()
         return ran
 
     #: Seconds of work a process claims at once, at most (see ``batch_size``).
@@ -249,9 +211,9 @@ class WorkerLoop:
     def _asked_to_cancel(self, waiting: list[Job]) -> set[uuid.UUID]:
         """Which of the claimed jobs not started yet were asked to cancel. The supervisor
         bumps ``slot.cancels`` when that happens; only then is the database asked."""
-        cancels = self.slot.cancels
-        if cancels is not None and cancels.value != self.cancels_seen:
-            self.cancels_seen = cancels.value
+        count = self.slot.cancels_changed(self.cancels_seen)
+        if count is not None:
+            self.cancels_seen = count
             self.cancel_asked = set(
                 Job.objects.using(self.alias)
                 .filter(pk__in=[j.pk for j in waiting], cancel_requested_at__isnull=False)
@@ -265,78 +227,29 @@ class WorkerLoop:
 
     def claim(self, queues: list[str] | None, limit: int) -> list[Job]:
         """Claim ready jobs; with limits in play, one at a time under the claim lock."""
-        config = self.limit_config
-        config.refresh()
-        connection = connections[self.alias]
-        engine = db.for_connection(connection)
-        now = timezone.now()
-        if not config.limited:
-            return engine.claim_jobs(
-                self.session or connection,
-                queues=queues,
-                limit=limit,
-                worker=self.worker_id,
-                now=now,
-                limits=config.limits(set()),
-            )
-        rated = config.rated if queues is None else config.rated & set(queues)
-        with transaction.atomic(using=self.alias):
-            engine.lock_claims(connection)
-            empty = limits.take_rate_tokens(rated, now, self.alias) if rated else set()
-            jobs = engine.claim_jobs(
-                connection,
-                queues=queues,
-                limit=1,
-                worker=self.worker_id,
-                now=now,
-                limits=config.limits(empty),
-            )
-            limits.spend_rate_tokens(jobs, rated, self.alias)
-        return jobs
+        return claim_ready(self.limit_config, self.session, queues, limit, self.worker_id)
 
     def run_one(self, job: Job) -> int:
         definition = registry.find(job.name, job.version)
         if definition is None and job.version > max(
             registry.versions(job.name), default=job.version
         ):
-            self._defer_unknown_version(job)
+            record.defer_unknown_version(job)
             return 0
         timeout = definition.timeout if definition else None
         grace = jobs_settings.TIMEOUT_GRACE
-        self.slot.set("deadline", time.time() + timeout + grace if timeout else 0)
         self.current_policy = POLICY_CODES[definition.on_shutdown] if definition else FINISH
-        self.slot.set("policy", self.current_policy)
-        self.slot.set_current(job.pk)
+        self.slot.job_started(job.pk, time.time() + timeout + grace if timeout else 0)
         self.completions.running_since = time.monotonic()
         try:
             result = execute(job, self.worker_id, self.completions)
         finally:
             self.completions.running_since = None
             self.current_policy = IDLE
-            self.slot.set("policy", IDLE)
-            self.slot.set("deadline", 0)
-            self.slot.set_current(None)
+            self.slot.job_ended()
         self.processed += 1
-        self.slot.set("processed", self.processed)
-        if not result.ok and self.slot.failed is not None:
-            self.slot.failed.value += 1
+        self.slot.job_counted(self.processed, result.ok)
         return 1
-
-    def _defer_unknown_version(self, job: Job) -> None:
-        """A newer version than this process knows: leave it for a worker that knows it."""
-        transitions.DEFER.apply(
-            job,
-            run_at=timezone.now() + timedelta(seconds=5),
-            attempts=job.attempts - 1,
-            claim_token=None,
-            worker=None,
-        )
-        log_event(
-            "job.deferred",
-            logging.INFO,
-            **job_fields(job),
-            reason="newer version than this worker knows",
-        )
 
     def _hand_back(self, jobs: list[Job]) -> None:
         maintenance.put_back(self.worker_id, ids=[job.pk for job in jobs])
@@ -354,26 +267,16 @@ class WorkerLoop:
             self.next_maintenance = now + jobs_settings.MAINTENANCE_INTERVAL
 
     def _limit_reached(self) -> bool:
-        budget = self.slot.budget
-        if budget is not None:
-            return budget.value <= 0
+        if self.slot.budget is not None:
+            return budget_spent(self.slot.budget)
         return self.options.max_jobs is not None and self.processed >= self.options.max_jobs
 
     def _take_budget(self, wanted: int) -> int:
-        budget = self.slot.budget
-        if budget is None:
-            if self.options.max_jobs is None:
-                return wanted
+        """How many jobs this process may claim now: from the worker's shared budget, or
+        from its own ``max_jobs`` (a loop built without a supervisor)."""
+        if self.slot.budget is None and self.options.max_jobs is not None:
             return max(0, min(wanted, self.options.max_jobs - self.processed))
-        with budget.get_lock():
-            taken = max(0, min(wanted, budget.value))
-            budget.value -= taken
-        return taken
-
-    def _return_budget(self, unused: int) -> None:
-        if unused > 0 and self.slot.budget is not None:
-            with self.slot.budget.get_lock():
-                self.slot.budget.value += unused
+        return self.slot.take_budget(wanted)
 
     def _burst_over(self, ran: int) -> bool:
         """Burst mode: over once a claim made right after staging got nothing. What a pause,

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from django.db import connections
 
 from django_jobs import tracing
-from django_jobs.worker.loop import CANCEL_SIGNAL, LoopOptions, Slot, WorkerLoop
+from django_jobs.worker.loop import LoopOptions, WorkerLoop
+from django_jobs.worker.protocol import CANCEL_SIGNAL, Slot
 
 #: The signals held back while a process is forked and until its handlers are installed.
 HELD_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, CANCEL_SIGNAL})

@@ -133,6 +133,24 @@ def end_outside(job: Job, outcome: str, reason: str, worker_id: str) -> bool:
     return finish(job, registry.find(job.name, job.version), result, worker_id)
 
 
+def defer_unknown_version(job: Job) -> None:
+    """A claimed job of a newer version than this process knows: back to ``scheduled`` for
+    a worker that knows it (in 5 s), the claim's attempt not counted."""
+    transitions.DEFER.apply(
+        job,
+        run_at=timezone.now() + timedelta(seconds=5),
+        attempts=job.attempts - 1,
+        claim_token=None,
+        worker=None,
+    )
+    log_event(
+        "job.deferred",
+        logging.INFO,
+        **job_fields(job),
+        reason="newer version than this worker knows",
+    )
+
+
 T = TypeVar("T")
 
 

@@ -1,9 +1,12 @@
-"""Recurring definitions: sync them to Schedule rows, enqueue each due tick exactly once.
+"""Recurring definitions, the worker's part: sync them to Schedule rows at start-up, and
+enqueue each due tick exactly once.
 
 Exactly once across any number of workers: a worker advances a schedule with a conditional
-UPDATE (``WHERE next_run_at = <the value it read>``) and enqueues the tick's job in the same
-transaction only when that UPDATE changed the row; a unique ``(name, scheduled_for)``
-constraint on jobs guards the same thing a second time.
+UPDATE (``Schedule.advance``: ``WHERE next_run_at = <the value it read>``) and enqueues the
+tick's job in the same transaction only when that UPDATE changed the row; a unique
+``(name, scheduled_for)`` constraint on jobs guards the same thing a second time. The tick
+arithmetic is ``django_jobs.schedules`` (``following``, ``preceding``, ``due_ticks``); the
+bookkeeping of a run that ended is ``Schedule.book_run``.
 
 Cron and ``@job(interval=...)`` schedules run at fixed times (misfire policy after downtime).
 ``RecurringJob`` classes keep seed 000's cooperative semantics: the next run is planned when a
@@ -13,11 +16,10 @@ a failure — and the schedule is skipped after ``max_retries`` consecutive fail
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
@@ -25,7 +27,7 @@ from django_jobs.enqueue import EnqueueRequest, after_enqueue, write_jobs
 from django_jobs.logs import log_event
 from django_jobs.models import Job, Schedule
 from django_jobs.registry import Definition, registry
-from django_jobs.schedules import due_ticks
+from django_jobs.schedules import due_ticks, first_tick, following, misfire_policy, preceding
 from django_jobs.states import ACTIVE_STATES
 
 
@@ -70,7 +72,7 @@ def sync_schedules(now: datetime | None = None) -> list[Schedule]:
             if created or changed or _needs_restart(schedule, alias):
                 for key, value in fields.items():
                     setattr(schedule, key, value)
-                schedule.next_run_at = first_run(definition, now)
+                schedule.next_run_at = first_tick(definition.cron, now)
             schedule.synced_at = now
             schedule.save(using=alias)
         synced.append(schedule)
@@ -82,28 +84,6 @@ def _needs_restart(schedule: Schedule, alias: str) -> bool:
     if schedule.next_run_at is not None or schedule.max_runs_reached:
         return False
     return not Job.objects.using(alias).filter(name=schedule.name, state__in=ACTIVE_STATES).exists()
-
-
-def first_run(definition: Definition, now: datetime) -> datetime:
-    if definition.cron is not None:
-        start = max(now, definition.cron.start_at) if definition.cron.start_at else now
-        return definition.cron.next_after(start)
-    return now  # interval schedules run once at start, then every interval
-
-
-def following(definition: Definition):  # type: ignore[no-untyped-def]
-    if definition.cron is not None:
-        return definition.cron.next_after
-    step = timedelta(seconds=definition.interval or 0)
-    return lambda tick: tick + step
-
-
-def preceding(definition: Definition, origin: datetime):  # type: ignore[no-untyped-def]
-    """The last tick strictly before a moment; interval ticks sit on ``origin + k * step``."""
-    if definition.cron is not None:
-        return definition.cron.previous_before
-    step = timedelta(seconds=definition.interval or 0)
-    return lambda moment: origin + step * (-((origin - moment) // step) - 1)
 
 
 def enqueue_due(now: datetime | None = None) -> int:
@@ -120,38 +100,13 @@ def enqueue_due(now: datetime | None = None) -> int:
 
 
 def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str) -> int:
-    class_based = definition.kind == "recurring"
-    if class_based:
-        ticks, next_at = [schedule.next_run_at], None  # planned again when this run ends
-    else:
-        misfire: Any = schedule.misfire
-        misfire = float(misfire) if misfire not in ("all", "skip", "once") else misfire
-        ticks, next_at = due_ticks(
-            schedule.next_run_at,
-            now,
-            following(definition),
-            misfire,
-            jobs_settings.MISFIRE_MAX_RUNS,
-            preceding(definition, schedule.next_run_at),
-        )
-    if schedule.max_runs is not None:
-        ticks = ticks[: max(0, schedule.max_runs - schedule.runs)]
-        if schedule.runs + len(ticks) >= schedule.max_runs:
-            next_at = None
+    """Enqueue the due ticks of one schedule, if this worker wins them; return how many."""
+    ticks, next_at = schedule.within_max_runs(*_due(schedule, definition, now))
     with transaction.atomic(using=alias):
-        won = (
-            Schedule.objects.using(alias)
-            .filter(pk=schedule.pk, next_run_at=schedule.next_run_at)
-            .update(next_run_at=next_at, runs=F("runs") + len(ticks), last_run_at=now)
-        )
-        if not won:
+        if not schedule.advance(len(ticks), next_at, now, alias):
             return 0  # another worker fired this tick
         if ticks:
-            request = EnqueueRequest(definition)
-            jobs = [request.build((), {}, None) for _ in ticks]
-            for job, tick in zip(jobs, ticks):
-                job.scheduled_for = tick
-            after_enqueue(write_jobs(jobs, alias, "return", skip_conflicts=True), alias)
+            _enqueue_ticks(definition, ticks, alias)
     if ticks:
         log_event(
             "schedule.fired",
@@ -160,3 +115,31 @@ def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str)
             next_run=next_at.isoformat() if next_at else None,
         )
     return len(ticks)
+
+
+def _due(
+    schedule: Schedule, definition: Definition, now: datetime
+) -> tuple[list[datetime], datetime | None]:
+    """The ticks to run now and the next one to wait for. A ``RecurringJob`` class runs its
+    one stored tick, and its next run is planned when that run ends (``Schedule.book_run``);
+    a fixed-tick schedule follows its misfire policy."""
+    if definition.kind == "recurring":
+        return [schedule.next_run_at], None
+    cron, interval, stored = definition.cron, definition.interval, schedule.next_run_at
+    return due_ticks(
+        stored,
+        now,
+        following(cron, interval),
+        misfire_policy(schedule.misfire),
+        jobs_settings.MISFIRE_MAX_RUNS,
+        preceding(cron, interval, stored),
+    )
+
+
+def _enqueue_ticks(definition: Definition, ticks: list[datetime], alias: str) -> None:
+    """One job per tick, ``scheduled_for`` the tick (a tick enqueued already is skipped)."""
+    request = EnqueueRequest(definition)
+    jobs = [request.build((), {}, None) for _ in ticks]
+    for job, tick in zip(jobs, ticks):
+        job.scheduled_for = tick
+    after_enqueue(write_jobs(jobs, alias, "return", skip_conflicts=True), alias)

@@ -1,12 +1,16 @@
-"""The supervisor: starts the worker processes, watches them, stops them.
+"""The supervisor: the worker's process tree. It starts the worker processes, replaces
+them, and stops them.
 
-It registers the worker tree in the Worker table and heartbeats every row of it, replaces
-a process that dies, stops hard a job past its timeout (the process is killed and replaced,
-the attempt fails with outcome "timeout"), and applies the shutdown policy: the first
-SIGTERM/SIGINT stops claiming and lets each job follow its ``on_shutdown`` within the grace
-period; a second one stops everything at once, requeueing. A signal that arrives while the
-worker starts is honoured too: no process is started after it, and every process started
+It registers the tree in the Worker table and heartbeats every row of it, replaces a process
+that dies (one that dies young waits longer each time), and applies the shutdown policy: the
+first SIGTERM/SIGINT stops claiming and lets each job follow its ``on_shutdown`` within the
+grace period; a second one stops everything at once, requeueing. A signal that arrives while
+the worker starts is honoured too: no process is started after it, and every process started
 before it is told (see ``worker.process``).
+
+What it shares with each process: ``worker.protocol``; the hard stops (timeouts, cancels,
+stalled jobs, a shutdown that cannot wait): ``worker.watchdog``; the counts, the summary line
+and the progress bar: ``worker.status``.
 """
 
 from __future__ import annotations
@@ -24,20 +28,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, connections
-from django.utils import timezone
 
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import log_event
-from django_jobs.models import Outcome, Worker, WorkerState
-from django_jobs.worker import burst, maintenance, recurring
-from django_jobs.worker.hard_stops import HardStops
-from django_jobs.worker.loop import IDLE, LoopOptions, QueueSelector, Slot
+from django_jobs.models import Outcome
+from django_jobs.worker import burst, maintenance, protocol, recurring
+from django_jobs.worker.loop import LoopOptions
 from django_jobs.worker.process import child_main, signals_held
+from django_jobs.worker.protocol import Slot
+from django_jobs.worker.rows import TreeRows
+from django_jobs.worker.selector import QueueSelector
+from django_jobs.worker.status import Status
 from django_jobs.worker.wakeup import Waiter
+from django_jobs.worker.watchdog import Watchdog
 
 _fork = multiprocessing.get_context("fork")
-#: Seconds between two "worker.summary" log lines.
-SUMMARY_INTERVAL = 60.0
 
 
 @dataclass
@@ -50,39 +55,34 @@ class Child:
 
 
 @dataclass
-class Supervisor(HardStops):
+class Supervisor:
     options: LoopOptions
     concurrency: int
     name: str = ""
     children: list[Child] = field(default_factory=list)
     stop_requested: int = 0
     stop_started: float = 0.0
-    progress: burst.ProgressBar | None = None
-    pending: list[float] = field(default_factory=list)
+    pending: list[float] = field(default_factory=list)  # when to start a new process
     quick_deaths: int = 0
     woken: bool = False
     marked_stopping: bool = False
     next_watch: float = 0.0
-    cancel_signalled: set[Any] = field(default_factory=set)
-    cancel_noted: set[Any] = field(default_factory=set)
+    next_beat: float = 0.0
 
     def __post_init__(self) -> None:
         self.alias = jobs_settings.DATABASE
         base = self.name or socket.gethostname()
         self.worker_id = f"{base}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
         self.generation = 0
-        self.started = time.monotonic()
-        self.finished_processed = 0
-        self.finished_failed = 0
-        self.hard_stops = 0  # processes stopped hard: a job past its timeout, cancelled, ...
         self.report: burst.Report | None = None  # with --burst, once it has ended
         # --max-jobs is for the whole worker: its processes draw from one shared budget.
-        limit = self.options.max_jobs
-        self.budget = _fork.Value("i", limit) if limit is not None else None
-        # Set at the first signal, read by every process before it claims. No lock: a
-        # process killed while holding one would leave the supervisor's handler waiting.
-        self.stop_flag = _fork.RawValue("b", 0)
+        self.budget = protocol.new_budget(self.options.max_jobs)
+        # Set at the first signal, read by every process before it claims.
+        self.stop_flag = protocol.new_stop_flag()
         self.waiter = Waiter(self.alias)
+        self.watchdog = Watchdog(self, self.alias)
+        self.status = Status(self, self.worker_id)
+        self.rows = TreeRows(self.worker_id, self.options, self.alias)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -98,7 +98,7 @@ class Supervisor(HardStops):
         ``progress_stream``: in burst mode, draw a progress bar there (a terminal).
         """
         self.install_signals()
-        self.register()
+        self.rows.register(self.name, self.concurrency)
         try:
             self.start(progress_stream)
             self.supervise()
@@ -110,7 +110,7 @@ class Supervisor(HardStops):
         """The start-up steps; a stop requested meanwhile skips the rest of them."""
         if self.options.burst and progress_stream is not None:
             total = burst.ready_count(self.options.queues, self.alias)
-            self.progress = burst.ProgressBar(total, progress_stream)
+            self.status.show_progress(total, progress_stream)
         if self.options.recurring and not self.stop_requested:
             recurring.sync_schedules()
         if not self.stop_requested:
@@ -128,37 +128,24 @@ class Supervisor(HardStops):
         )
 
     def finish(self) -> None:
-        if self.progress is not None:
-            self.progress.show(self.processed())
-            self.progress.close()
+        self.status.close()
         if self.options.burst:
             queues = QueueSelector(self.options.queues, self.options.role, self.alias).current()
-            self.report = burst.report(self.worker_id, queues, self.alias, self.processed())
+            self.report = burst.report(self.worker_id, queues, self.alias, self.status.processed())
         self.unregister()
         self.waiter.close()
 
-    def register(self) -> None:
-        Worker.objects.using(self.alias).create(
-            id=self.worker_id,
-            name=self.name,
-            hostname=socket.gethostname(),
-            pid=os.getpid(),
-            queues=self.options.queues or [],
-            role=self.options.role or "",
-            concurrency=self.concurrency,
-        )
+    def ids(self) -> list[str]:
+        """The worker ids of the tree: the supervisor's and its processes'."""
+        return [self.worker_id, *(c.worker_id for c in self.children)]
 
     def unregister(self) -> None:
-        now = timezone.now()
-        ids = [self.worker_id, *(c.worker_id for c in self.children)]
-        Worker.objects.using(self.alias).filter(pk__in=ids).exclude(state=WorkerState.DEAD).update(
-            state=WorkerState.STOPPED, stopped_at=now
-        )
+        self.rows.unregister(self.ids())
         log_event(
             "worker.stopped",
             worker=self.worker_id,
-            processed=self.processed(),
-            hard_stops=self.hard_stops,
+            processed=self.status.processed(),
+            hard_stops=self.watchdog.hard_stops,
         )
 
     def spawn(self) -> Child | None:
@@ -167,16 +154,8 @@ class Supervisor(HardStops):
         no process is started or the new one is in ``children`` and is told to stop."""
         self.generation += 1
         worker_id = f"{self.worker_id}/{self.generation}"
-        Worker.objects.using(self.alias).create(
-            id=worker_id,
-            supervisor_id=self.worker_id,
-            hostname=socket.gethostname(),
-            pid=0,
-            queues=self.options.queues or [],
-            role=self.options.role or "",
-            concurrency=1,
-        )
-        slot = self.new_slot()
+        self.rows.add_process(worker_id)
+        slot = protocol.new_slot(self.budget, self.stop_flag)
         connections.close_all()
         child = None
         with signals_held():
@@ -190,35 +169,20 @@ class Supervisor(HardStops):
                 process.start()
                 child = Child(worker_id, process, slot)
                 self.children.append(child)
-        rows = Worker.objects.using(self.alias).filter(pk=worker_id)
         if child is None:
-            rows.update(state=WorkerState.STOPPED, stopped_at=timezone.now())
+            self.rows.stopped(worker_id)
             return None
         if self.stop_requested:  # the signal came while the process was being started
             self.tell_to_stop(child)
-        rows.update(pid=child.process.pid)
+        self.rows.process_started(worker_id, child.process.pid)
         return child
-
-    def new_slot(self) -> Slot:
-        return Slot(
-            _fork.Value("d", 0.0),
-            _fork.Value("i", IDLE),
-            _fork.Value("i", 0),
-            _fork.Value("i", 0),
-            budget=self.budget,
-            current=_fork.RawArray("c", 16),
-            cancels=_fork.Value("i", 0),
-            stop=self.stop_flag,
-        )
 
     # --- watching ---------------------------------------------------------------------------
 
     def supervise(self) -> None:
-        next_beat = 0.0
-        next_summary = time.monotonic() + SUMMARY_INTERVAL
         while self.children or (self.pending and not self.stop_requested):
             try:
-                next_beat, next_summary = self.watch_once(next_beat, next_summary)
+                self.watch_once()
             except (DatabaseError, InterfaceError) as exc:
                 # The database is away: the processes keep their jobs; a job whose end could
                 # not be written stays running and is rescued once the database is back.
@@ -228,51 +192,30 @@ class Supervisor(HardStops):
             # A cancel request NOTIFYs (PostgreSQL): look at the jobs at once when woken.
             self.woken = self.waiter.wait(0.1, jitter=False)
 
-    def watch_once(self, next_beat: float, next_summary: float) -> tuple[float, float]:
-        """One turn of supervision; returns when the next heartbeat and summary are due."""
+    def watch_once(self) -> None:
+        """One turn of supervision."""
         now = time.monotonic()
         # First, before any database work that could fail: the shutdown grace is kept even
         # when the database is away or locked (say, by a process that will not stop).
         if self.stop_requested and now - self.stop_started > jobs_settings.SHUTDOWN_GRACE:
-            self.kill_all("the shutdown grace period ran out")
+            self.watchdog.kill_all("the shutdown grace period ran out")
         self.spawn_pending()
-        if now >= next_beat:
-            self.heartbeat()
-            next_beat = now + jobs_settings.HEARTBEAT_INTERVAL
-        if now >= next_summary:
-            self.summary()
-            next_summary = now + SUMMARY_INTERVAL
-        if self.progress is not None:
-            self.progress.show(self.processed())
-        self.enforce_deadlines()
+        if now >= self.next_beat:
+            self.rows.heartbeat(self.ids())
+            self.next_beat = now + jobs_settings.HEARTBEAT_INTERVAL
+        self.status.tick(now, self.watchdog.hard_stops)
+        self.watchdog.enforce_deadlines()
         if self.woken or now >= self.next_watch:
-            self.watch_jobs()
+            self.watchdog.watch_jobs()
             self.next_watch = now + 0.5
         self.reap()
         if self.stop_requested and not self.marked_stopping:
-            ids = [self.worker_id, *(c.worker_id for c in self.children)]
-            Worker.objects.using(self.alias).filter(pk__in=ids).update(state=WorkerState.STOPPING)
+            self.rows.stopping(self.ids())
             self.marked_stopping = True
-        return next_beat, next_summary
 
     def summary(self) -> None:
-        """The periodic one-line summary: jobs run and failed so far, processes stopped hard,
-        processes alive."""
-        failed = self.finished_failed + sum(c.slot.failed.value for c in self.children)
-        elapsed = time.monotonic() - self.started
-        log_event(
-            "worker.summary",
-            worker=self.worker_id,
-            processed=self.processed(),
-            failed=failed,
-            hard_stops=self.hard_stops,
-            processes=len(self.children),
-            rate=self.processed() / elapsed if elapsed else 0.0,
-        )
-
-    def heartbeat(self) -> None:
-        ids = [self.worker_id, *(c.worker_id for c in self.children)]
-        Worker.objects.using(self.alias).filter(pk__in=ids).update(heartbeat_at=timezone.now())
+        """The ``worker.summary`` line now (``worker.status``)."""
+        self.status.summary(self.watchdog.hard_stops)
 
     def reap(self) -> None:
         """Collect ended processes; replace them unless stopping or draining (burst)."""
@@ -297,8 +240,8 @@ class Supervisor(HardStops):
                     exitcode=code,
                     jobs=ended,
                 )
-            expected = code == 0 and not ended and (self.options.burst or self._done(child))
-            if not expected and not self.stop_requested and not self._done(child):
+            expected = code == 0 and not ended and (self.options.burst or self._done())
+            if not expected and not self.stop_requested and not self._done():
                 self.respawn_after(child)
 
     def respawn_after(self, child: Child) -> None:
@@ -323,31 +266,28 @@ class Supervisor(HardStops):
                 connections[self.alias].close()
                 self.pending.append(now + 5)
 
-    def _done(self, child: Child) -> bool:
-        return self.budget is not None and self.budget.value <= 0
+    def replace(self, child: Child) -> None:
+        """A process stopped hard: a new one in its place at once, unless stopping or the
+        ``--max-jobs`` budget is spent."""
+        if not self.stop_requested and not self._done():
+            self.pending.append(time.monotonic())
+
+    def _done(self) -> bool:
+        return protocol.budget_spent(self.budget)
 
     def retire(self, child: Child) -> None:
         """An ended process: out of ``children``, its counts kept, its row ``stopped``."""
         if child in self.children:
             self.children.remove(child)
-        self._count(child)
-        Worker.objects.using(self.alias).filter(pk=child.worker_id).update(
-            state=WorkerState.STOPPED, stopped_at=timezone.now()
-        )
-
-    def _count(self, child: Child) -> None:
-        self.finished_processed += child.slot.processed.value
-        self.finished_failed += child.slot.failed.value
-
-    def processed(self) -> int:
-        return self.finished_processed + sum(c.slot.processed.value for c in self.children)
+        self.status.retired(child)
+        self.rows.stopped(child.worker_id)
 
     # --- signals ----------------------------------------------------------------------------
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stop_requested += 1
         if self.stop_requested == 1:
-            self.stop_flag.value = 1  # before the log line: nothing is claimed after it
+            protocol.raise_stop_flag(self.stop_flag)  # before the log line: no claim after it
             self.stop_started = time.monotonic()
             log_event("worker.stopping", worker=self.worker_id, signal=signal.Signals(signum).name)
             for child in list(self.children):

@@ -15,7 +15,8 @@ from django_jobs.models import Job, JobAttempt, Outcome
 from django_jobs.worker import maintenance
 from django_jobs.worker.completions import Completions
 from django_jobs.worker.execute import Result
-from django_jobs.worker.loop import LoopOptions, Slot, WorkerLoop
+from django_jobs.worker.loop import LoopOptions, WorkerLoop
+from django_jobs.worker.protocol import Slot
 from django_jobs.worker.supervisor import Child, Supervisor
 from tests.testapp import jobs as defs
 from tests.testapp.models import Note
@@ -165,12 +166,12 @@ def test_supervisor__interrupts_the_running_job_and_tells_the_process_of_the_oth
     try:
         # A job waiting in the batch: the process is told (it looks before starting it).
         Job.objects.filter(pk=waiting.pk).update(cancel_requested_at=timezone.now())
-        supervisor.watch_jobs()
-        supervisor.watch_jobs()
+        supervisor.watchdog.watch_jobs()
+        supervisor.watchdog.watch_jobs()
         assert slot.cancels.value == 1 and process.is_alive()
         # The running job: the process is signalled.
         Job.objects.filter(pk=running.pk).update(cancel_requested_at=timezone.now())
-        supervisor.watch_jobs()
+        supervisor.watchdog.watch_jobs()
         process.join(10)
         assert process.exitcode == -signal.SIGUSR1
     finally:

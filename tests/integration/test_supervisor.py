@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from django_jobs import db
 from django_jobs.models import Job, JobAttempt
-from django_jobs.worker.loop import LoopOptions, Slot
+from django_jobs.worker.loop import LoopOptions
+from django_jobs.worker.protocol import Slot
 from django_jobs.worker.supervisor import Child, Supervisor
 from tests.testapp import jobs as defs
 
@@ -23,10 +24,9 @@ fork = multiprocessing.get_context("fork")
 def running_child(job: Job) -> Child:
     """A process that sleeps, standing in for a worker process past the job's deadline."""
     slot = Slot(
-        fork.Value("d", time.time() - 1),
-        fork.Value("i", 0),
-        fork.Value("i", 0),
-        fork.Value("i", 0),
+        deadline=fork.Value("d", time.time() - 1),
+        processed=fork.Value("i", 0),
+        failed=fork.Value("i", 0),
         current=fork.RawArray("c", 16),
         cancels=fork.Value("i", 0),
     )
@@ -45,7 +45,7 @@ def test_supervisor__hard_stop_is_a_warning_counted_in_the_summary(caplog):
     supervisor.children = [child]
     try:
         with caplog.at_level(logging.INFO, logger="django_jobs"):
-            supervisor.enforce_deadlines()
+            supervisor.watchdog.enforce_deadlines()
             supervisor.reap()
             supervisor.summary()
     finally:

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from django_jobs.exceptions import JobDefinitionError
-from django_jobs.schedules import Cron, due_ticks
+from django_jobs.schedules import Cron, due_ticks, first_tick, following, misfire_policy, preceding
 
 UTC = timezone.utc
 
@@ -147,14 +147,10 @@ def test_due_ticks__jumping_gives_what_walking_gives(misfire, missed, offset):
 @pytest.mark.parametrize("missed", [0, 1, 3, 4, 5, 17, 10_000])
 @pytest.mark.parametrize("offset", [timedelta(0), timedelta(seconds=7)])
 def test_due_ticks__interval_ticks_jump_on_their_own_grid(missed, offset):
-    from django_jobs.registry import Definition
-    from django_jobs.worker.recurring import following, preceding
-
-    definition = Definition("every_30s", 1, print, interval=30)
     start = datetime(2026, 11, 1, 8, 0, 5, tzinfo=UTC)
     now = start + timedelta(seconds=30 * missed) + offset
-    step = following(definition)
-    ticks, nxt = due_ticks(start, now, step, "all", 4, preceding(definition, start))
+    step = following(None, 30)
+    ticks, nxt = due_ticks(start, now, step, "all", 4, preceding(None, 30, start))
     expected = [start + timedelta(seconds=30 * k) for k in range(max(0, missed - 3), missed + 1)]
     assert ticks == expected
     assert nxt == start + timedelta(seconds=30 * (missed + 1))
@@ -170,3 +166,16 @@ def test_cron__an_expression_with_no_date_is_refused(expression):
 def test_cron__day_of_month_or_weekday_still_fires():
     # Day of month and day of week are OR-ed when both are restricted: Mondays, and Feb 30.
     assert Cron("0 0 30 2 1").next_after(datetime(2026, 1, 1, tzinfo=UTC)).weekday() == 0
+
+
+def test_first_tick__cron_waits_for_start_at_interval_runs_at_once():
+    now = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    later = now + timedelta(days=2)
+    assert first_tick(Cron("0 9 * * *"), now) == datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    assert first_tick(Cron("0 9 * * *", start_at=later), now) == later + timedelta(hours=1)
+    assert first_tick(None, now) == now
+
+
+@pytest.mark.parametrize(("stored", "policy"), [("all", "all"), ("once", "once"), ("90.0", 90.0)])
+def test_misfire_policy__words_stay_numbers_become_seconds(stored, policy):
+    assert misfire_policy(stored) == policy
