@@ -31,9 +31,15 @@ class Body:
     cancel_requested = False  # the worker was told this job is cancelled
     task: Any = None  # the asyncio task of an async job
     loop: Any = None  # and its event loop
+    #: An interruption asked for before the job's code started (a SIGTERM between the claim
+    #: and the body): raised by ``start()``, so the job ends as if it came inside the body.
+    pending: BaseException | None = None
 
     def start(self) -> None:
         self.running, self.cancel_requested, self.task, self.loop = True, False, None, None
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            raise pending
 
     def stop(self) -> None:
         self.running, self.task, self.loop = False, None, None

@@ -114,8 +114,8 @@ class _RollBack(Exception):
 def run_attempt(job: Job, definition: Definition | None) -> Result:
     """Resolve, decode and run; never raises for anything the job itself does."""
     token = current_job.set(job)
-    body.start()
     try:
+        body.start()  # raises an interruption asked for before the body started
         if definition is None:
             raise Permanent(
                 f"no worker process knows definition {job.name!r} version {job.version}"

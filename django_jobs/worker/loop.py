@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from django_jobs import db
 from django_jobs.conf import jobs_settings
-from django_jobs.context import request_cancel
+from django_jobs.context import body, request_cancel
 from django_jobs.exceptions import JobInterrupted
 from django_jobs.logs import log_event
 from django_jobs.models import Job, Outcome
@@ -84,9 +84,11 @@ class WorkerLoop:
     def _on_term(self, signum: int, frame: Any) -> None:
         self.stopping = True
         policy = self.current_policy
-        if policy in (REQUEUE, STOP) and in_job_body():
+        if policy in (REQUEUE, STOP):
             self.current_policy = IDLE  # a second signal must not interrupt the cleanup
-            raise JobInterrupted("the worker is shutting down", requeue=policy == REQUEUE)
+            if in_job_body():
+                raise _shutting_down(policy)
+            body.pending = _shutting_down(policy)  # claimed, its code not started yet
 
     def run(self) -> int:
         """Run until stopped (or drained, with ``burst``); return the number of jobs run."""
@@ -238,7 +240,10 @@ class WorkerLoop:
             return 0
         timeout = definition.timeout if definition else None
         grace = jobs_settings.TIMEOUT_GRACE
+        body.pending = None
         self.current_policy = POLICY_CODES[definition.on_shutdown] if definition else FINISH
+        if self.stopping and self.current_policy in (REQUEUE, STOP):  # a SIGTERM came first
+            body.pending = _shutting_down(self.current_policy)
         self.slot.job_started(job.pk, time.time() + timeout + grace if timeout else 0)
         self.completions.running_since = time.monotonic()
         try:
@@ -290,3 +295,7 @@ class WorkerLoop:
         maintenance.stage_due()  # what has just come due is claimable now: one more turn
         self.burst_check = True
         return False
+
+
+def _shutting_down(policy: int) -> JobInterrupted:
+    return JobInterrupted("the worker is shutting down", requeue=policy == REQUEUE)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from django_jobs import db, signals
 from django_jobs.models import Job, JobAttempt, Outcome
+from django_jobs.worker import loop as loop_module
 from django_jobs.worker import maintenance
 from django_jobs.worker.completions import Completions
 from django_jobs.worker.execute import Result
@@ -129,6 +130,31 @@ def test_turn__a_claimed_job_cancelled_before_it_starts_is_not_run():
     assert not Note.objects.filter(text="target").exists()
     (attempt,) = JobAttempt.objects.filter(job=target)
     assert (attempt.outcome, attempt.error_message) == ("cancelled", "cancelled before it started")
+
+
+@pytest.mark.parametrize(
+    ("definition", "state"), [(defs.long_stop, "failed"), (defs.long_requeue, "queued")]
+)
+def test_run_one__a_sigterm_between_the_claim_and_the_body_still_applies_on_shutdown(
+    monkeypatch, definition, state
+):
+    job = definition.enqueue(5)
+    loop = make_loop()
+    (claimed,) = loop.claim(None, 1)
+    real_execute = loop_module.execute
+
+    def term_then_execute(*args):
+        loop._on_term(signal.SIGTERM, None)  # its policy is set, its code not started yet
+        return real_execute(*args)
+
+    monkeypatch.setattr(loop_module, "execute", term_then_execute)
+    started = time.monotonic()
+    loop.run_one(claimed)
+    assert time.monotonic() - started < 4  # the 5 s body never ran
+    job.refresh_from_db()
+    assert job.state == state
+    (attempt,) = JobAttempt.objects.filter(job=job)
+    assert attempt.outcome == "interrupted"
 
 
 def test_end_process_jobs__ends_the_running_job_and_puts_back_the_rest():
