@@ -16,6 +16,7 @@ from django.db.models.sql import InsertQuery
 
 from django_jobs.conf import jobs_settings
 from django_jobs.db.notify import mark_sent, unsent
+from django_jobs.db.postgresql.prepared import statement_cursor
 from django_jobs.db.rows import INSERT_COLUMNS, INSERT_FIELDS, InsertShape, split_columns
 from django_jobs.models import Job, Queue
 from django_jobs.states import State
@@ -127,29 +128,6 @@ def _with_queue_rows(
     head = f"WITH dj_new_queue AS ({queue_sql})"
     sql = f"{head}, {sql[len('WITH ') :]}" if sql.startswith("WITH ") else f"{head} {sql}"
     return sql, [*queue_params, *params]
-
-
-def statement_cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor for a hot statement of ours: prepared when the project allows it.
-
-    Django's default psycopg cursor binds parameters on the client, so the server parses
-    and plans every execution. When the project turned psycopg's prepared statements on
-    (``OPTIONS["prepare_threshold"]``, off by default in Django so that connection poolers
-    in transaction mode keep working), the statement runs on a server-binding cursor and
-    psycopg prepares it after that many executions. Either way Django's cursor wrapper is
-    kept: query logging, ``execute_wrapper`` hooks and error translation still apply.
-    """
-    cursor = connection.cursor()  # connects, checks health and thread sharing
-    raw = connection.connection
-    if getattr(raw, "prepare_threshold", None) is None:  # Django's default; also psycopg2
-        return cursor
-    import psycopg
-
-    cursor.close()
-    server_binding = psycopg.Cursor(raw)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(server_binding)
-    return connection.make_cursor(server_binding)
 
 
 def _json_row(job: Job, fields: tuple[str, ...]) -> list[Any]:
