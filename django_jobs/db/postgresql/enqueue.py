@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -84,7 +85,7 @@ def insert_jobs(
         if name not in shape.nulls
     ]
     if shape.varying:
-        params.append(json.dumps([_json_row(job, shape.varying) for job in jobs]))
+        params.append(json.dumps(_json_rows(jobs, shape.varying)))
     queued = [job.queue for job in jobs if job.state == State.QUEUED]
     pending = unsent(connection, queued) if queued else []
     if pending:
@@ -130,14 +131,16 @@ def _with_queue_rows(
     return sql, [*queue_params, *params]
 
 
-def _json_row(job: Job, fields: tuple[str, ...]) -> list[Any]:
-    """The per-row values of ``job`` as JSON values (ids and times as text)."""
-    row = []
+def _json_rows(jobs: Sequence[Job], fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """The per-row values of ``jobs`` as JSON values (ids and times as text), built column by
+    column: the conversion is chosen once per column, not tested per value."""
+    columns = []
     for name in fields:
-        value = getattr(job, name)
-        if isinstance(value, uuid.UUID):
-            value = str(value)
-        elif isinstance(value, datetime):
-            value = value.isoformat()
-        row.append(value)
-    return row
+        values = list(map(attrgetter(name), jobs))
+        kind = _TYPES[name]
+        if kind == "uuid":
+            values = [v if v is None else str(v) for v in values]
+        elif kind == "timestamptz":
+            values = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+        columns.append(values)
+    return list(zip(*columns))
