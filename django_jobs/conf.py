@@ -205,7 +205,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "PREPARED_STATEMENTS",
             True,
-            "PostgreSQL: workers prepare their claim and completion statements.",
+            "PostgreSQL: the enqueue INSERT and the workers' claim and completions are prepared.",
             _boolean,
         ),
         Setting(

@@ -29,10 +29,12 @@ def new_job_ids(count: int) -> list[uuid.UUID]:
     ``run_at``) are claimed in the order they were given."""
     millis = (time.time_ns() // 1_000_000) & ((1 << 48) - 1)
     noise = os.urandom(10 * count)
-    return sorted(
-        uuid.UUID(int=(millis << 80 | int.from_bytes(noise[i : i + 10], "big")) & _KEEP | _MARK)
+    # Sorted as integers (UUID comparison is a Python method, called n log n times).
+    values = sorted(
+        (millis << 80 | int.from_bytes(noise[i : i + 10], "big")) & _KEEP | _MARK
         for i in range(0, 10 * count, 10)
     )
+    return [uuid.UUID(int=value) for value in values]
 
 
 def parse_job_id(text: str | uuid.UUID) -> uuid.UUID:

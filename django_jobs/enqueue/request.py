@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from django_jobs import tracing
 from django_jobs.conf import jobs_settings
+from django_jobs.enqueue.rows import row_template, unsaved_jobs
 from django_jobs.enqueue.validate import (
     Call,
     EnqueueOptions,
@@ -111,7 +111,7 @@ class EnqueueRequest:
 
         The per-row work is kept to what differs between rows (id, arguments, key): the
         rest is worked out once per batch into a row template, and each ``Job`` is made from
-        a copy of it with positional arguments, the model's cheapest constructor.
+        a copy of it (``unsaved_jobs``).
         """
         d, o = self.definition, self.options
         if o.id is not None and len(calls) > 1:
@@ -121,7 +121,7 @@ class EnqueueRequest:
         run_at = o.run_at or (now + o.delay if o.delay else now)
         meta = json.loads(strict_json({**d.meta, **(o.meta or {})}))  # as stored: lists
         meta = tracing.stamp(meta, link=many)  # the keys of the current trace context
-        template = _row_template(
+        template = row_template(
             name=d.name,
             version=d.version,
             queue=o.queue or d.queue_name,
@@ -134,16 +134,11 @@ class EnqueueRequest:
         )
         if ids is None:
             ids = [o.id] if o.id is not None else new_job_ids(len(calls))
-        at = _field_positions()
-        i_id, i_args, i_kwargs, i_meta, i_key = (
-            at[name] for name in ("id", "args", "kwargs", "meta", "key")
+        rows = (
+            (pk, args, kwargs, dict(meta), key)
+            for (args, kwargs), key, pk in zip(stored, keys, ids)
         )
-        jobs = []
-        for (args, kwargs), key, pk in zip(stored, keys, ids):
-            row = template.copy()
-            row[i_id], row[i_args], row[i_kwargs] = pk, args, kwargs
-            row[i_meta], row[i_key] = dict(meta), key
-            jobs.append(Job(*row))
+        jobs = unsaved_jobs(template, ("id", "args", "kwargs", "meta", "key"), rows)
         if o.id is not None:
             jobs[0]._chosen_id = True  # type: ignore[attr-defined]
         return jobs
@@ -152,24 +147,3 @@ class EnqueueRequest:
 #: Rows per INSERT of a large ``enqueue_many``: a million items make 200 statements of 5,000
 #: rows (one JSON parameter each), not one statement holding every row.
 ENQUEUE_MANY_CHUNK = 5_000
-
-
-def _row_template(**values: Any) -> list[Any]:
-    """``Job``'s positional arguments: ``values``, the model's defaults for other fields."""
-    row, at = list(_default_row()), _field_positions()
-    for name, value in values.items():
-        row[at[name]] = value
-    return row
-
-
-@functools.cache
-def _field_positions() -> dict[str, int]:
-    return {f.attname: i for i, f in enumerate(Job._meta.concrete_fields)}
-
-
-@functools.cache
-def _default_row() -> tuple[Any, ...]:
-    """Constant defaults (NULL, 0, ""); fields with a callable default are always given."""
-    return tuple(
-        None if callable(f.default) else f.get_default() for f in Job._meta.concrete_fields
-    )

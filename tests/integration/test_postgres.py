@@ -181,10 +181,78 @@ def prepared_inserts():
         return [row[0] for row in cursor.fetchall() if "django_jobs_job" in row[0]]
 
 
-def test_prepared__not_used_by_default():
+def prepared_statements_of_ours():
+    """Every prepared statement of the connection that is not an enqueue INSERT."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [
+            row[0] for row in cursor.fetchall() if 'INSERT INTO "django_jobs_job"' not in row[0]
+        ]
+
+
+def test_prepared__not_used_when_the_setting_is_off(settings):
+    settings.DJANGO_JOBS_PREPARED_STATEMENTS = False
     defs.add.enqueue(1, 1)
     defs.add.enqueue(2, 2)
+    defs.add.enqueue_many([[3, 3], [4, 4]])
     assert prepared_inserts() == []
+
+
+def test_prepared__enqueue_prepared_by_default(listener):
+    """DJANGO_JOBS_PREPARED_STATEMENTS on, Django's prepare_threshold=None: the INSERT is
+    prepared on its first execution, and nothing else of the connection is."""
+    from django.test.utils import CaptureQueriesContext
+
+    from django_jobs.models import Job
+
+    defs.add.enqueue(0, 0)  # the queue's first use, with its Queue row: not prepared
+    connection.close()  # a new connection: no prepared statement yet
+    assert prepared_inserts() == []
+    assert connection.connection.prepare_threshold is None
+    with CaptureQueriesContext(connection) as captured:
+        one = defs.add.enqueue(1, 1)
+    [logged] = captured.captured_queries  # still seen by Django's query log
+    assert "INSERT" in logged["sql"] and "pg_notify" in logged["sql"]
+    [insert] = prepared_inserts()
+    assert 'INSERT INTO "django_jobs_job"' in insert and "pg_notify" in insert
+    two = defs.add.enqueue(2, 2)  # the same statement, run prepared
+    many = defs.add.enqueue_many([[3, 3], [4, 4]])
+    assert len(prepared_inserts()) == 2  # one per statement shape
+    assert Job.objects.filter(pk__in=[one.pk, two.pk]).count() == 2
+    assert prepared_statements_of_ours() == []  # the ORM's queries are not prepared
+    assert connection.connection.prepare_threshold is None
+    assert sorted(Job.objects.values_list("args", flat=True)) == [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+    ]
+    assert Job.objects.filter(pk__in=[j.pk for j in many]).count() == 2
+    assert received(listener) == ["default"] * 4
+
+
+def test_prepared__enqueue_in_atomic_commits_and_rolls_back_with_it(listener):
+    from django_jobs.models import Job
+
+    committed = []
+    with transaction.atomic():
+        kept = defs.add.enqueue(1, 1)
+        transaction.on_commit(lambda: committed.append(True))
+        assert received(listener) == []  # NOTIFY leaves at COMMIT
+    assert committed == [True] and received(listener) == ["default"]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        defs.add.enqueue(2, 2)
+        defs.add.enqueue_many([[3, 3], [4, 4]])
+        raise RuntimeError
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():  # a savepoint
+            defs.add.enqueue(5, 5)
+            raise RuntimeError
+        after = defs.add.enqueue(6, 6)  # prepared again after the rollback
+    assert set(Job.objects.values_list("pk", flat=True)) == {kept.pk, after.pk}
+    assert received(listener) == ["default"]
+    assert prepared_inserts()
 
 
 def test_prepared__enqueue_prepared_when_the_project_allows_it(prepared_statements, listener):

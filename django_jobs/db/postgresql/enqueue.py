@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -16,6 +17,7 @@ from django.db.models.sql import InsertQuery
 
 from django_jobs.conf import jobs_settings
 from django_jobs.db.notify import mark_sent, unsent
+from django_jobs.db.postgresql.prepared import statement_cursor
 from django_jobs.db.rows import INSERT_COLUMNS, INSERT_FIELDS, InsertShape, split_columns
 from django_jobs.models import Job, Queue
 from django_jobs.states import State
@@ -83,7 +85,7 @@ def insert_jobs(
         if name not in shape.nulls
     ]
     if shape.varying:
-        params.append(json.dumps([_json_row(job, shape.varying) for job in jobs]))
+        params.append(json.dumps(_json_rows(jobs, shape.varying)))
     queued = [job.queue for job in jobs if job.state == State.QUEUED]
     pending = unsent(connection, queued) if queued else []
     if pending:
@@ -129,37 +131,16 @@ def _with_queue_rows(
     return sql, [*queue_params, *params]
 
 
-def statement_cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor for a hot statement of ours: prepared when the project allows it.
-
-    Django's default psycopg cursor binds parameters on the client, so the server parses
-    and plans every execution. When the project turned psycopg's prepared statements on
-    (``OPTIONS["prepare_threshold"]``, off by default in Django so that connection poolers
-    in transaction mode keep working), the statement runs on a server-binding cursor and
-    psycopg prepares it after that many executions. Either way Django's cursor wrapper is
-    kept: query logging, ``execute_wrapper`` hooks and error translation still apply.
-    """
-    cursor = connection.cursor()  # connects, checks health and thread sharing
-    raw = connection.connection
-    if getattr(raw, "prepare_threshold", None) is None:  # Django's default; also psycopg2
-        return cursor
-    import psycopg
-
-    cursor.close()
-    server_binding = psycopg.Cursor(raw)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(server_binding)
-    return connection.make_cursor(server_binding)
-
-
-def _json_row(job: Job, fields: tuple[str, ...]) -> list[Any]:
-    """The per-row values of ``job`` as JSON values (ids and times as text)."""
-    row = []
+def _json_rows(jobs: Sequence[Job], fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """The per-row values of ``jobs`` as JSON values (ids and times as text), built column by
+    column: the conversion is chosen once per column, not tested per value."""
+    columns = []
     for name in fields:
-        value = getattr(job, name)
-        if isinstance(value, uuid.UUID):
-            value = str(value)
-        elif isinstance(value, datetime):
-            value = value.isoformat()
-        row.append(value)
-    return row
+        values = list(map(attrgetter(name), jobs))
+        kind = _TYPES[name]
+        if kind == "uuid":
+            values = [v if v is None else str(v) for v in values]
+        elif kind == "timestamptz":
+            values = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+        columns.append(values)
+    return list(zip(*columns))
