@@ -53,26 +53,44 @@ def finish(
 
     ``now``: when the attempt ended (default: now).
     """
-    alias = jobs_settings.DATABASE
     now = now or timezone.now()
     fields, event = next_state(job, definition, result, now)
     fields["started_at"] = result.started_at  # a prefetched job started after its claim
-    connection = connections[alias]
+    connection = connections[jobs_settings.DATABASE]
     if event == "job.succeeded" and job.scheduled_for is None and not connection.in_atomic_block:
-        # The hot path: the fenced UPDATE and the attempt row together (one statement on
-        # PostgreSQL), as for a batch of successes.
-        engine = db.for_connection(connection)
-        if job.pk not in engine.record_successes(connection, [(job, fields)], worker_id):
-            log_fenced(job, worker_id, result.outcome)
-            return False
-        for name, value in fields.items():
-            setattr(job, name, value)
-        announce(job, result, event, None)
-        return True
+        return _finish_success(job, result, worker_id, fields, connection)
+    return _finish_in_transaction(job, definition, result, worker_id, fields, event, now)
+
+
+def _finish_success(
+    job: Job, result: Result, worker_id: str, fields: dict[str, Any], connection: Any
+) -> bool:
+    """The hot path: the fenced UPDATE and the attempt row together (one statement on
+    PostgreSQL), as for a batch of successes."""
+    engine = db.for_connection(connection)
+    if job.pk not in engine.record_successes(connection, [(job, fields)], worker_id):
+        log_fenced(job, worker_id, result.outcome)
+        return False
+    for name, value in fields.items():
+        setattr(job, name, value)
+    announce(job, result, "job.succeeded", None)
+    return True
+
+
+def _finish_in_transaction(
+    job: Job,
+    definition: Definition | None,
+    result: Result,
+    worker_id: str,
+    fields: dict[str, Any],
+    event: str,
+    now: datetime,
+) -> bool:
+    """Every other end: the fenced transition and what goes with it, in one transaction."""
     target = fields.pop("state")
     kept = {name: getattr(job, name) for name in ("state", *fields)}
     try:
-        with transaction.atomic(using=alias):
+        with transaction.atomic(using=jobs_settings.DATABASE):
             if not transitions.ending(target).apply(job, **fields):
                 log_fenced(job, worker_id, result.outcome)
                 return False
@@ -190,74 +208,75 @@ def interrupted_result(job: Job, outcome: str, reason: str) -> Result:
     )
 
 
+#: What every end of an attempt clears: its claim, and a cancel request it answered.
+_RELEASED = {"claim_token": None, "lease_expires_at": None, "cancel_requested_at": None}
+
+
 def next_state(
     job: Job, definition: Definition | None, result: Result, now: Any
 ) -> tuple[dict[str, Any], str]:
     """The fields to write and the event to announce for this outcome (pure)."""
-    released = {"claim_token": None, "lease_expires_at": None, "cancel_requested_at": None}
     ttl = definition.effective_result_ttl if definition else jobs_settings.DEFAULT_RESULT_TTL
     expires = None if ttl is None else now + ttl
     if result.ok:
-        return {
-            "state": State.SUCCEEDED,
-            "result": result.value,
-            "finished_at": now,
-            "expires_at": expires,
-            "last_error": "",
-            **released,
-        }, "job.succeeded"
+        fields, event = _succeeded(result, now, expires), "job.succeeded"
+    elif result.outcome == Outcome.CANCELLED:
+        fields, event = _ended(State.CANCELLED, now, "cancelled", expires), "job.cancelled"
+    else:
+        fields, event = _after_failure(job, definition, result, now, expires)
+    return {**fields, **_RELEASED}, event
+
+
+def _succeeded(result: Result, now: Any, expires: Any) -> dict[str, Any]:
+    return {
+        "state": State.SUCCEEDED,
+        "result": result.value,
+        "finished_at": now,
+        "expires_at": expires,
+        "last_error": "",
+    }
+
+
+def _ended(state: str, now: Any, last_error: str, expires: Any) -> dict[str, Any]:
+    """A final state other than success: cancelled or failed."""
+    return {"state": state, "finished_at": now, "last_error": last_error, "expires_at": expires}
+
+
+def _again(state: str, run_at: Any, last_error: str) -> dict[str, Any]:
+    """Back to ``queued`` or ``scheduled`` for another attempt, by any worker."""
+    return {"state": state, "run_at": run_at, "last_error": last_error, "worker": None}
+
+
+def _after_failure(
+    job: Job, definition: Definition | None, result: Result, now: Any, expires: Any
+) -> tuple[dict[str, Any], str]:
+    """The retry and dead-letter decision for an attempt that did not succeed (nor was
+    cancelled): put back, retried now or later, or failed."""
     error = f"{result.error_type}: {result.message}" if result.error_type else result.message
-    if result.outcome == Outcome.CANCELLED:
-        return {
-            "state": State.CANCELLED,
-            "finished_at": now,
-            "last_error": "cancelled",
-            "expires_at": expires,
-            **released,
-        }, "job.cancelled"
+    attempts_left = job.attempts < job.max_attempts
     if result.outcome == Outcome.INTERRUPTED and not result.final:
         # Put back without using up a retry: the next attempt gets one more in hand.
-        return {
-            "state": State.QUEUED,
-            "run_at": now,
-            "last_error": error,
-            "worker": None,
-            "max_attempts": job.max_attempts + 1,
-            **released,
-        }, "job.requeued"
-    if result.outcome == Outcome.LOST and job.attempts < job.max_attempts:
-        return {
-            "state": State.QUEUED,
-            "run_at": now,
-            "last_error": error,
-            "worker": None,
-            **released,
-        }, "job.retried"
-    if result.retryable and definition is not None and job.attempts < job.max_attempts:
-        delay = retry_delay_seconds(
-            definition.backoff,
-            definition.effective_retry_delay,
-            job.attempts,
-            definition.effective_max_retry_delay,
-        )
-        run_at = now + timedelta(seconds=delay)
-        state = State.SCHEDULED if delay > 0 else State.QUEUED
-        return {
-            "state": state,
-            "run_at": run_at,
-            "last_error": error,
-            "worker": None,
-            **released,
-        }, "job.retried"
+        requeued = {**_again(State.QUEUED, now, error), "max_attempts": job.max_attempts + 1}
+        return requeued, "job.requeued"
+    if result.outcome == Outcome.LOST and attempts_left:
+        return _again(State.QUEUED, now, error), "job.retried"
+    if result.retryable and definition is not None and attempts_left:
+        return _retry_later(job, definition, now, error), "job.retried"
     if definition is not None and definition.dead_letter:
         expires = None  # dead letters stay until someone deletes or resubmits them
-    return {
-        "state": State.FAILED,
-        "finished_at": now,
-        "last_error": error,
-        "expires_at": expires,
-        **released,
-    }, "job.failed"
+    return _ended(State.FAILED, now, error, expires), "job.failed"
+
+
+def _retry_later(job: Job, definition: Definition, now: Any, error: str) -> dict[str, Any]:
+    """The next attempt after the definition's backoff (``queued`` at once when it is 0)."""
+    delay = retry_delay_seconds(
+        definition.backoff,
+        definition.effective_retry_delay,
+        job.attempts,
+        definition.effective_max_retry_delay,
+    )
+    state = State.SCHEDULED if delay > 0 else State.QUEUED
+    return _again(state, now + timedelta(seconds=delay), error)
 
 
 def announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> None:

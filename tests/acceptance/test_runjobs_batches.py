@@ -3,6 +3,7 @@ waits its turn in a batch, and every job still runs exactly once."""
 
 import pytest
 
+from django_jobs.conf import jobs_settings
 from django_jobs.models import Job, JobAttempt
 from tests.acceptance.conftest import wait_for
 from tests.testapp import jobs as defs
@@ -11,10 +12,17 @@ from tests.testapp.models import Note
 pytestmark = [pytest.mark.acceptance, pytest.mark.django_db(transaction=True)]
 
 
-def test_runjobs__a_hard_timeout_inside_a_batch_puts_the_rest_back(workers):
+def test_runjobs__a_hard_timeout_inside_a_batch_puts_the_rest_back(workers, monkeypatch):
+    # The batches are pinned, not left to the pace: left to it, a loaded machine claims
+    # these jobs one at a time (or ends a batch with the bad one), and then nothing is
+    # claimed with it. With a claim window of an hour, the first claim takes a0 (no pace
+    # yet) and the second 1 + PREFETCH jobs: a1..a29, the bad one, and ``behind`` b-jobs.
+    monkeypatch.setenv("DJANGO_JOBS_TEST_BATCH_SECONDS", "3600")
     before = defs.record_run.using(priority=5).enqueue_many([[f"a{i}"] for i in range(30)])
     bad = defs.swallows_timeout.using(priority=4).enqueue()
     after = defs.record_run.using(priority=3).enqueue_many([[f"b{i}"] for i in range(30)])
+    behind = 1 + jobs_settings.PREFETCH - len(before)
+    assert 0 < behind < len(after)
     done = workers.run("--burst", "--concurrency", "1", timeout=90, log=True)
     assert done.returncode == 0, done.stdout
     assert JobAttempt.objects.get(job=bad).outcome == "timeout"
@@ -24,7 +32,13 @@ def test_runjobs__a_hard_timeout_inside_a_batch_puts_the_rest_back(workers):
         assert (job.state, job.attempts) == ("succeeded", 1), job.last_error
     assert Note.objects.count() == 60
     assert JobAttempt.objects.filter(job__in=before + after).count() == 60
-    assert "worker.jobs_returned" in done.stderr  # some were claimed with it
+    assert f"worker.jobs_returned worker={bad_worker(done.stderr)} jobs={behind}\n" in done.stderr
+
+
+def bad_worker(log: str) -> str:
+    """The process that was killed (``worker.process_killed``), from the worker's log."""
+    (line,) = [line for line in log.splitlines() if line.startswith("worker.process_killed ")]
+    return line.split("worker=", 1)[1].split(" ", 1)[0]
 
 
 def test_runjobs__cancel_reaches_a_job_waiting_in_the_batch(workers):
