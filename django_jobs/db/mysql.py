@@ -1,0 +1,200 @@
+"""The MySQL / MariaDB engine (Django's vendor ``mysql``): the ORM's operations, a claim
+that walks each served queue with ``SELECT ... FOR UPDATE SKIP LOCKED`` and holds every
+limit, and a row lock that serialises limited claims; workers poll (no wake-ups).
+
+The limits are read in the claim's transaction, before the candidates are locked: the
+running jobs of each per-worker-limited queue in this worker, of each capped definition (in
+the cluster and in this worker), and the groups with a running job. Those are plain reads
+(no locking read looks at running rows, so a heartbeat never waits for a claim); the
+candidates of a queue at its ``max_concurrent``, of a definition at a cap or of a busy group
+are left out, and a batch counts its own picks against the same limits. Two workers cannot
+see each other's uncommitted claims: while limited work exists the worker claims under
+``lock_claims`` (one job a statement), so each claim sees every claim before it.
+
+Migration 0003 gives these databases what their lack of partial indexes leaves out: the
+active-key and schedule-tick uniqueness, the claim's index led by the state (state, queue,
+priority DESC, run_at, id), so that a queue's walk reads and locks only the rows it
+returns, and the one-row table ``django_jobs_claim_lock``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count, Q
+
+from django_jobs.db.engine import Capabilities
+from django_jobs.db.orm import OrmEngine
+from django_jobs.db.rows import in_claim_order
+from django_jobs.limits import Limits
+from django_jobs.models import Job, Queue, transitions
+from django_jobs.states import State
+
+#: The one-row table whose row ``lock_claims`` locks (created by migration 0003).
+CLAIM_LOCK_TABLE = "django_jobs_claim_lock"
+
+
+def _in_tree(tree: str) -> Q:
+    """Rows whose worker matches the LIKE pattern ``tree`` (``host:pid/%`` or ``%``)."""
+    if tree == "%":
+        return Q()
+    if tree.endswith("%") and "%" not in tree[:-1]:
+        return Q(worker__startswith=tree[:-1])
+    return Q(worker=tree)
+
+
+class Budget:
+    """What the limits still allow: left per queue (this worker), per capped definition (in
+    the cluster and in this worker), and the groups that may not start a job."""
+
+    def __init__(self, alias: str, queues: Sequence[str] | None, limits: Limits) -> None:
+        running = Job.objects.using(alias).filter(state=State.RUNNING)
+        mine = running.filter(_in_tree(limits.tree))
+        limited = Queue.objects.using(alias).filter(max_concurrent__isnull=False)
+        if queues is not None:
+            limited = limited.filter(name__in=list(queues))
+        caps = dict(limited.values_list("name", "max_concurrent"))
+        counts = Counter(
+            dict(mine.filter(queue__in=list(caps)).values_list("queue").annotate(n=Count("id")))
+        )
+        self.queue_left = {name: cap - counts[name] for name, cap in caps.items()}
+        self.cluster_left: dict[str, int] = {}
+        self.worker_left: dict[str, int] = {}
+        self.busy_groups: set[str] = set()
+        if not limits.enforce:
+            return
+        names = limits.cap_names
+        total = Counter(
+            dict(running.filter(name__in=names).values_list("name").annotate(n=Count("id")))
+        )
+        own = Counter(dict(mine.filter(name__in=names).values_list("name").annotate(n=Count("id"))))
+        for name, cluster, per_worker in zip(names, limits.cap_running, limits.cap_per_worker):
+            if cluster is not None:
+                self.cluster_left[name] = cluster - total[name]
+            if per_worker is not None:
+                self.worker_left[name] = per_worker - own[name]
+        self.busy_groups = set(
+            running.filter(group_key__isnull=False).values_list("group_key", flat=True)
+        )
+
+    def closed_queues(self) -> set[str]:
+        return {name for name, left in self.queue_left.items() if left <= 0}
+
+    def closed_names(self) -> set[str]:
+        left = [*self.cluster_left.items(), *self.worker_left.items()]
+        return {name for name, n in left if n <= 0}
+
+    def allows(self, job: Job) -> bool:
+        return (
+            self.queue_left.get(job.queue, 1) > 0
+            and self.cluster_left.get(job.name, 1) > 0
+            and self.worker_left.get(job.name, 1) > 0
+            and (job.group_key is None or job.group_key not in self.busy_groups)
+        )
+
+    def take(self, job: Job) -> None:
+        for left, key in (
+            (self.queue_left, job.queue),
+            (self.cluster_left, job.name),
+            (self.worker_left, job.name),
+        ):
+            if key in left:
+                left[key] -= 1
+        if job.group_key is not None:
+            self.busy_groups.add(job.group_key)
+
+
+def _served(alias: str, queues: Sequence[str] | None, closed: set[str]) -> list[str]:
+    """The queues to walk: the given ones (or every queue with ready jobs), less the paused,
+    excluded and full ones."""
+    if queues is None:
+        ready = Job.objects.using(alias).filter(state=transitions.CLAIM.source)
+        queues = list(ready.order_by("queue").values_list("queue", flat=True).distinct())
+    paused = set(Queue.objects.using(alias).filter(paused=True).values_list("name", flat=True))
+    return [q for q in dict.fromkeys(queues) if q not in closed and q not in paused]
+
+
+def _candidates(connection: Any, queue: str, limit: int, budget: Budget) -> list[Job]:
+    """Up to ``limit`` ready jobs of ``queue`` in claim order, locked (SKIP LOCKED: MariaDB
+    10.6+, MySQL 8.0.1+; before, a locked row is waited for)."""
+    ready = Job.objects.using(connection.alias).filter(state=transitions.CLAIM.source, queue=queue)
+    closed = budget.closed_names()
+    if closed:
+        ready = ready.exclude(name__in=sorted(closed))
+    if budget.busy_groups:
+        ready = ready.exclude(group_key__in=sorted(budget.busy_groups))
+    ordered = ready.order_by("-priority", "run_at", "id")
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    return list(ordered.select_for_update(skip_locked=skip_locked)[:limit])
+
+
+def claim_jobs(
+    connection: Any,
+    *,
+    queues: Sequence[str] | None,
+    limit: int,
+    worker: str,
+    now: datetime,
+    limits: Limits | None = None,
+) -> list[Job]:
+    """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for ``worker``."""
+    limits = limits or Limits()
+    alias = connection.alias
+    if limit <= 0:
+        return []
+    with transaction.atomic(using=alias):
+        budget = Budget(alias, queues, limits)
+        served = _served(alias, queues, budget.closed_queues() | set(limits.excluded))
+        candidates = [
+            job for queue in served for job in _candidates(connection, queue, limit, budget)
+        ]
+        claimed = []
+        for job in in_claim_order(candidates):
+            if len(claimed) == limit:
+                break
+            if not budget.allows(job):
+                continue
+            won = transitions.CLAIM.apply(
+                job,
+                using=alias,
+                worker=worker,
+                claim_token=uuid.uuid4(),
+                started_at=now,
+                heartbeat_at=now,
+                attempts=job.attempts + 1,
+                lease_expires_at=None,
+                cancel_requested_at=None,
+            )
+            if not won:  # the row is locked by this transaction: only if it changed before
+                continue
+            budget.take(job)
+            claimed.append(job)
+    return claimed
+
+
+class MySQLEngine(OrmEngine):
+    """The ORM's insert, completion, staging and rescue; its own claim and claim lock."""
+
+    name = "mysql"
+    capabilities = Capabilities(
+        queue_max_concurrent=True,
+        definition_caps=True,
+        group_keys=True,
+    )
+
+    claim_jobs = staticmethod(claim_jobs)
+
+    def lock_claims(self, connection: BaseDatabaseWrapper) -> None:
+        """Lock the claim lock's row: other limited claims wait for this transaction's end
+        (commit, rollback or a lost connection all release it)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {CLAIM_LOCK_TABLE} WHERE id = 1 FOR UPDATE")
+
+
+ENGINE = MySQLEngine()
