@@ -1,4 +1,4 @@
-"""The MySQL / MariaDB engine (Django's vendor ``mysql``): the ORM's operations, a claim
+"""The MySQL / MariaDB engine (Django's vendor ``mysql``): a one-statement insert, a claim
 that walks each served queue with ``SELECT ... FOR UPDATE SKIP LOCKED`` and holds every
 limit, and a row lock that serialises limited claims; workers poll (no wake-ups).
 
@@ -31,13 +31,68 @@ from django.db.models import Count, Q
 
 from django_jobs.db.engine import Capabilities
 from django_jobs.db.orm import OrmEngine
-from django_jobs.db.rows import in_claim_order
+from django_jobs.db.rows import INSERT_FIELDS, in_claim_order
 from django_jobs.limits import Limits
 from django_jobs.models import Job, Queue, transitions
 from django_jobs.states import State
 
 #: The one-row table whose row ``lock_claims`` locks (created by migration 0003).
 CLAIM_LOCK_TABLE = "django_jobs_claim_lock"
+
+
+def _insert_sql(connection: Any, rows: int, *, ignore: bool, required_queues: int) -> str:
+    """A multi-row INSERT (``INSERT IGNORE`` with ``ignore``). With ``required_queues``, the
+    rows come from a derived table and are written only when each of the last parameters
+    names a queue with its ``Queue`` row (one statement still)."""
+    quote = connection.ops.quote_name
+    fields = [Job._meta.get_field(name) for name in INSERT_FIELDS]
+    columns = ", ".join(quote(field.column) for field in fields)
+    head = f"{'INSERT IGNORE' if ignore else 'INSERT'} INTO {quote(Job._meta.db_table)} ({columns})"
+    if not required_queues:
+        row = f"({', '.join(['%s'] * len(fields))})"
+        return f"{head} VALUES {', '.join([row] * rows)}"
+    first = "SELECT " + ", ".join(f"%s AS c{i}" for i in range(len(fields)))
+    other = "SELECT " + ", ".join(["%s"] * len(fields))
+    union = " UNION ALL ".join([first] + [other] * (rows - 1))
+    names = ", ".join(["%s"] * required_queues)
+    queues = f"SELECT COUNT(*) FROM {quote(Queue._meta.db_table)} WHERE name IN ({names})"
+    return f"{head} SELECT * FROM ({union}) AS v WHERE ({queues}) = {required_queues}"
+
+
+def insert_jobs(
+    connection: BaseDatabaseWrapper,
+    jobs: Sequence[Job],
+    *,
+    ignore_conflicts: bool,
+    new_queues: Sequence[str] = (),
+) -> set[uuid.UUID]:
+    """ONE statement, outside any transaction of its own (the ORM's ``bulk_create`` opens
+    one); return the ids inserted. With ``ignore_conflicts`` an ``INSERT IGNORE``, whose row
+    count tells whether a key conflict skipped a row (only then are the ids looked up).
+    ``new_queues``: nothing is inserted unless each has its ``Queue`` row
+    (``capabilities.queue_rows`` is ``"required"``)."""
+    if not jobs:
+        return set()
+    fields = [Job._meta.get_field(name) for name in INSERT_FIELDS]
+    params = [
+        field.get_db_prep_save(getattr(job, field.attname), connection)
+        for job in jobs
+        for field in fields
+    ]
+    params.extend(new_queues)
+    sql = _insert_sql(
+        connection, len(jobs), ignore=ignore_conflicts, required_queues=len(new_queues)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.rowcount
+    ids = [job.id for job in jobs]
+    if inserted == len(jobs):
+        return set(ids)
+    if inserted == 0:  # every key taken, or a Queue row missing
+        return set()
+    found = Job.objects.using(connection.alias).filter(id__in=ids).values_list("id", flat=True)
+    return set(found)  # a row with our id is ours: ids are unique and chosen here
 
 
 def _in_tree(tree: str) -> Q:
@@ -179,15 +234,19 @@ def claim_jobs(
 
 
 class MySQLEngine(OrmEngine):
-    """The ORM's insert, completion, staging and rescue; its own claim and claim lock."""
+    """The ORM's completion, staging and rescue; its own insert, claim and claim lock."""
 
     name = "mysql"
+    # A statement writes one table: the INSERT writes only when the Queue rows of new queues
+    # exist ("required"), and when they do not, the caller creates them and inserts again.
     capabilities = Capabilities(
+        queue_rows="required",
         queue_max_concurrent=True,
         definition_caps=True,
         group_keys=True,
     )
 
+    insert_jobs = staticmethod(insert_jobs)
     claim_jobs = staticmethod(claim_jobs)
 
     def lock_claims(self, connection: BaseDatabaseWrapper) -> None:
