@@ -104,20 +104,31 @@ def _in_tree(tree: str) -> Q:
     return Q(worker=tree)
 
 
+def _running_per(rows: Any, column: str, names: Sequence[str]) -> Counter[str]:
+    """Running rows per value of ``column`` among ``names`` (no query when there is none)."""
+    if not names:
+        return Counter()
+    grouped = rows.filter(**{f"{column}__in": list(names)}).values_list(column)
+    return Counter(dict(grouped.annotate(n=Count("id"))))
+
+
 class Budget:
-    """What the limits still allow: left per queue (this worker), per capped definition (in
-    the cluster and in this worker), and the groups that may not start a job."""
+    """What the limits still allow: the paused queues, left per queue (this worker), per
+    capped definition (in the cluster and in this worker), and the groups that may not start
+    a job."""
 
     def __init__(self, alias: str, queues: Sequence[str] | None, limits: Limits) -> None:
         running = Job.objects.using(alias).filter(state=State.RUNNING)
         mine = running.filter(_in_tree(limits.tree))
-        limited = Queue.objects.using(alias).filter(max_concurrent__isnull=False)
-        if queues is not None:
-            limited = limited.filter(name__in=list(queues))
-        caps = dict(limited.values_list("name", "max_concurrent"))
-        counts = Counter(
-            dict(mine.filter(queue__in=list(caps)).values_list("queue").annotate(n=Count("id")))
+        special = Queue.objects.using(alias).filter(
+            Q(paused=True) | Q(max_concurrent__isnull=False)
         )
+        if queues is not None:
+            special = special.filter(name__in=list(queues))
+        rows = list(special.values_list("name", "paused", "max_concurrent"))
+        self.paused = {name for name, paused, _ in rows if paused}
+        caps = {name: cap for name, _, cap in rows if cap is not None}
+        counts = _running_per(mine, "queue", list(caps))
         self.queue_left = {name: cap - counts[name] for name, cap in caps.items()}
         self.cluster_left: dict[str, int] = {}
         self.worker_left: dict[str, int] = {}
@@ -125,10 +136,8 @@ class Budget:
         if not limits.enforce:
             return
         names = limits.cap_names
-        total = Counter(
-            dict(running.filter(name__in=names).values_list("name").annotate(n=Count("id")))
-        )
-        own = Counter(dict(mine.filter(name__in=names).values_list("name").annotate(n=Count("id"))))
+        total = _running_per(running, "name", names)
+        own = _running_per(mine, "name", names)
         for name, cluster, per_worker in zip(names, limits.cap_running, limits.cap_per_worker):
             if cluster is not None:
                 self.cluster_left[name] = cluster - total[name]
@@ -139,7 +148,7 @@ class Budget:
         )
 
     def closed_queues(self) -> set[str]:
-        return {name for name, left in self.queue_left.items() if left <= 0}
+        return self.paused | {name for name, left in self.queue_left.items() if left <= 0}
 
     def closed_names(self) -> set[str]:
         left = [*self.cluster_left.items(), *self.worker_left.items()]
@@ -167,12 +176,11 @@ class Budget:
 
 def _served(alias: str, queues: Sequence[str] | None, closed: set[str]) -> list[str]:
     """The queues to walk: the given ones (or every queue with ready jobs), less the paused,
-    excluded and full ones."""
+    excluded and full ones (``closed``)."""
     if queues is None:
         ready = Job.objects.using(alias).filter(state=transitions.CLAIM.source)
         queues = list(ready.order_by("queue").values_list("queue", flat=True).distinct())
-    paused = set(Queue.objects.using(alias).filter(paused=True).values_list("name", flat=True))
-    return [q for q in dict.fromkeys(queues) if q not in closed and q not in paused]
+    return [q for q in dict.fromkeys(queues) if q not in closed]
 
 
 def _candidates(connection: Any, queue: str, limit: int, budget: Budget) -> list[Job]:
