@@ -7,7 +7,8 @@ running jobs of each per-worker-limited queue in this worker, of each capped def
 the cluster and in this worker), and the groups with a running job. Those are plain reads
 (no locking read looks at running rows, so a heartbeat never waits for a claim); the
 candidates of a queue at its ``max_concurrent``, of a definition at a cap or of a busy group
-are left out, and a batch counts its own picks against the same limits. Two workers cannot
+are left out, and a batch counts its own picks against the same limits. The picks are
+claimed by one UPDATE (a ``CASE`` gives each its claim token). Two workers cannot
 see each other's uncommitted claims: while limited work exists the worker claims under
 ``lock_claims`` (one job a statement), so each claim sees every claim before it.
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, UUIDField, Value, When
 
 from django_jobs.db.engine import Capabilities
 from django_jobs.db.orm import OrmEngine
@@ -197,6 +198,46 @@ def _candidates(connection: Any, queue: str, limit: int, budget: Budget) -> list
     return list(ordered.select_for_update(skip_locked=skip_locked)[:limit])
 
 
+def _pick(candidates: list[Job], limit: int, budget: Budget) -> list[Job]:
+    """Up to ``limit`` of ``candidates`` in claim order, each counted against the limits."""
+    picked = []
+    for job in in_claim_order(candidates):
+        if len(picked) == limit:
+            break
+        if budget.allows(job):
+            budget.take(job)
+            picked.append(job)
+    return picked
+
+
+def _claim(alias: str, jobs: list[Job], worker: str, now: datetime) -> list[Job]:
+    """The ``claim`` transition of every job in ONE UPDATE, each with its own claim token."""
+    tokens = {job.pk: uuid.uuid4() for job in jobs}
+    token = Case(
+        *(When(pk=pk, then=Value(t)) for pk, t in tokens.items()), output_field=UUIDField()
+    )
+    fields = {
+        "worker": worker,
+        "started_at": now,
+        "heartbeat_at": now,
+        "lease_expires_at": None,
+        "cancel_requested_at": None,
+    }
+    rows = Job.objects.using(alias).filter(pk__in=list(tokens))
+    moved = transitions.CLAIM.apply_many(
+        rows, claim_token=token, attempts=F("attempts") + 1, **fields
+    )
+    if moved != len(jobs):  # the rows are locked by this transaction: only if one changed before
+        mine = set(rows.filter(claim_token__in=list(tokens.values())).values_list("pk", flat=True))
+        jobs = [job for job in jobs if job.pk in mine]
+    for job in jobs:
+        job.state = transitions.CLAIM.target
+        job.claim_token, job.attempts = tokens[job.pk], job.attempts + 1
+        for name, value in fields.items():
+            setattr(job, name, value)
+    return jobs
+
+
 def claim_jobs(
     connection: Any,
     *,
@@ -217,28 +258,8 @@ def claim_jobs(
         candidates = [
             job for queue in served for job in _candidates(connection, queue, limit, budget)
         ]
-        claimed = []
-        for job in in_claim_order(candidates):
-            if len(claimed) == limit:
-                break
-            if not budget.allows(job):
-                continue
-            won = transitions.CLAIM.apply(
-                job,
-                using=alias,
-                worker=worker,
-                claim_token=uuid.uuid4(),
-                started_at=now,
-                heartbeat_at=now,
-                attempts=job.attempts + 1,
-                lease_expires_at=None,
-                cancel_requested_at=None,
-            )
-            if not won:  # the row is locked by this transaction: only if it changed before
-                continue
-            budget.take(job)
-            claimed.append(job)
-    return claimed
+        picked = _pick(candidates, limit, budget)
+        return _claim(alias, picked, worker, now) if picked else []
 
 
 class MySQLEngine(OrmEngine):
