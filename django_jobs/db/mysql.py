@@ -281,8 +281,12 @@ class MySQLEngine(OrmEngine):
     def lock_claims(self, connection: BaseDatabaseWrapper) -> None:
         """Lock the claim lock's row: other limited claims wait for this transaction's end
         (commit, rollback or a lost connection all release it)."""
+        lock = f"SELECT id FROM {CLAIM_LOCK_TABLE} WHERE id = 1 FOR UPDATE"
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id FROM {CLAIM_LOCK_TABLE} WHERE id = 1 FOR UPDATE")
+            cursor.execute(lock)
+            if cursor.fetchone() is None:  # the row was deleted: put it back, then lock it
+                cursor.execute(f"INSERT IGNORE INTO {CLAIM_LOCK_TABLE} (id) VALUES (1)")
+                cursor.execute(lock)
 
 
 ENGINE = MySQLEngine()

@@ -90,3 +90,13 @@ def test_mysql__a_schedule_tick_is_unique():
         Job.objects.create(name="n", queue="default", scheduled_for=tick)
     Job.objects.create(name="n", queue="default")  # no tick: never clashes
     Job.objects.create(name="n", queue="default")
+
+
+@pytest.mark.django_db
+def test_mysql__lock_claims_puts_a_deleted_lock_row_back():
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_jobs_claim_lock")
+        with transaction.atomic():
+            db.for_connection(connection).lock_claims(connection)
+        cursor.execute("SELECT id FROM django_jobs_claim_lock")
+        assert cursor.fetchall() == ((1,),)
