@@ -2,9 +2,9 @@
 
 An engine is one object per kind of database (``django_jobs.db.for_connection`` picks it):
 PostgreSQL, SQLite (3.35 and later), MySQL / MariaDB, and the generic engine (the ORM: older
-SQLite, any other database). Callers use only the operations below and read what the engine can do from its
-``capabilities``; they never test for the vendor or for an attribute. An engine imports no
-other engine and nothing of the worker or the services (``.importlinter``).
+SQLite, any other database). Callers use only the operations below and read what the engine
+can do from its ``capabilities``; they never test for the vendor or for an attribute. An
+engine imports no other engine and nothing of the worker or the services (``.importlinter``).
 """
 
 from __future__ import annotations
