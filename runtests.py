@@ -1,20 +1,25 @@
 #!/usr/bin/env python
-"""Run the django_jobs test suite on SQLite and on PostgreSQL.
+"""Run the django_jobs test suite on SQLite, PostgreSQL and MariaDB.
 
 Usage::
 
-    python runtests.py [--db sqlite|postgres|both] [pytest arguments...]
+    python runtests.py [--db sqlite|postgres|mariadb|both|all] [pytest arguments...]
+
+``both`` (the default) is SQLite and PostgreSQL; ``all`` adds MariaDB.
 
 For each database, in this order: the migrations guard rail
 (``makemigrations --check --dry-run django_jobs``), Django's system checks
 (``check --fail-level WARNING``) and pytest. Every stage runs in a subprocess
 with ``DJANGO_SETTINGS_MODULE=tests.settings`` and ``DJANGO_JOBS_TEST_DB`` set
-to ``sqlite`` or ``postgres``.
+to ``sqlite``, ``postgres`` or ``mariadb``.
 
 PostgreSQL: if ``DJANGO_JOBS_TEST_DATABASE_URL`` is set, that server is used
 (its user needs the right to create databases); otherwise a throwaway cluster
 is started from the local PostgreSQL binaries (see tests/pgcluster.py) and
 removed at the end, even on failure or Ctrl-C.
+
+MariaDB: the same with ``DJANGO_JOBS_TEST_MARIADB_URL`` (``mysql://user:password@host:port/db``)
+or a throwaway server from the local MariaDB binaries (see tests/mariadbserver.py).
 
 The exit code is 0 only if every stage passed. Stdlib only.
 """
@@ -36,9 +41,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 URL_ENV_VAR = "DJANGO_JOBS_TEST_DATABASE_URL"
+MARIADB_URL_ENV_VAR = "DJANGO_JOBS_TEST_MARIADB_URL"
 DB_ENV_VAR = "DJANGO_JOBS_TEST_DB"
 SETTINGS_MODULE = "tests.settings"
-DATABASES = ("sqlite", "postgres")
+DATABASES = ("sqlite", "postgres", "mariadb")
+#: What ``--db both`` and ``--db all`` select.
+GROUPS = {"both": ("sqlite", "postgres"), "all": DATABASES}
 #: How long an interrupted stage may take to exit before it is killed.
 CHILD_GRACE_SECONDS = 20
 
@@ -65,9 +73,10 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument(
         "--db",
-        choices=(*DATABASES, "both"),
+        choices=(*DATABASES, *GROUPS),
         default="both",
-        help="database(s) to run the suite on (default: both)",
+        help="database(s) to run the suite on (default: both = sqlite and postgres; "
+        "all adds mariadb)",
     )
     options, pytest_args = parser.parse_known_args(argv)
     if pytest_args[:1] == ["--"]:
@@ -75,9 +84,9 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     return options, pytest_args
 
 
-def load_pgcluster() -> types.ModuleType:
-    """Import tests/pgcluster.py by path (``tests`` may not be importable)."""
-    spec = importlib.util.spec_from_file_location("pgcluster", ROOT / "tests" / "pgcluster.py")
+def load_pgcluster(name: str = "pgcluster") -> types.ModuleType:
+    """Import tests/<name>.py by path (``tests`` may not be importable)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -176,6 +185,32 @@ def run_postgres(pytest_args: list[str], results: list[Result]) -> None:
         cluster.stop()
 
 
+def run_mariadb(pytest_args: list[str], results: list[Result]) -> None:
+    """Run the stages on MariaDB: the server in the environment, or a throwaway one."""
+    url = os.environ.get(MARIADB_URL_ENV_VAR)
+    if url:
+        print(f"MariaDB: using the server in {MARIADB_URL_ENV_VAR}.", flush=True)
+        run_database("mariadb", url, pytest_args, results)
+        return
+    mariadbserver = load_pgcluster("mariadbserver")
+    server = mariadbserver.ThrowawayMariaDB()
+    try:
+        server.start()
+    except mariadbserver.ServerError as error:
+        print(f"Could not start a throwaway MariaDB server:\n{error}", file=sys.stderr)
+        results.append(Result("mariadb", "start server", 1))
+        return
+    try:
+        print(
+            f"MariaDB: started a throwaway server at {server.url} "
+            f"(set {MARIADB_URL_ENV_VAR} to use an existing server instead).",
+            flush=True,
+        )
+        run_database("mariadb", server.url, pytest_args, results)
+    finally:
+        server.stop()
+
+
 def banner(text: str) -> None:
     """Print a visible heading between stages."""
     print(f"\n===== runtests: {text} =====", flush=True)
@@ -205,12 +240,14 @@ def main(argv: Sequence[str]) -> int:
     """Run the selected databases' stages; return the process exit code."""
     options, pytest_args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    selected = DATABASES if options.db == "both" else (options.db,)
+    selected = GROUPS.get(options.db, (options.db,))
     results: list[Result] = []
     try:
         for database in selected:
             if database == "postgres":
                 run_postgres(pytest_args, results)
+            elif database == "mariadb":
+                run_mariadb(pytest_args, results)
             else:
                 run_database(database, None, pytest_args, results)
     except KeyboardInterrupt:

@@ -3,13 +3,14 @@
 
 Usage::
 
-    python benchmarks/run.py [--db postgres|sqlite|both] [--size small|full] [--json PATH]
+    python benchmarks/run.py [--db postgres|sqlite|mariadb|both] [--size small|full] [--json PATH]
                              [--only SCENARIO[,SCENARIO...]] [--prepared]
 
 PostgreSQL: the server named by ``DJANGO_JOBS_BENCH_DATABASE_URL`` (its user must be allowed
 to create databases), or else a throwaway cluster started here and removed at the end.
 Every scenario gets a fresh database, cloned from a template that ``manage.py migrate``
-made (SQLite: a copy of a migrated file). Prints a table; writes JSON to
+made (SQLite: a copy of a migrated file; MariaDB, which has no templates: a database migrated
+for it, on a throwaway server, with no raw baseline). Prints a table; writes JSON to
 ``benchmarks/results/latest-<db>.json``, or with ``--json PATH`` to PATH (one object keyed
 by database). See benchmarks/README.md for what is measured and how.
 """
@@ -190,7 +191,64 @@ class Sqlite:
         return {}
 
 
-Server = Postgres | Sqlite
+class MariaDB:
+    """A throwaway MariaDB server (tests/mariadbserver.py) on which each scenario gets a
+    database migrated for it (MariaDB has no template databases); no raw baseline."""
+
+    engine = "mariadb"
+    has_baseline = False
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.prefix = f"djbench_{os.getpid()}"
+
+    def url(self, name: str) -> str:
+        return urlparse(self.admin_url)._replace(path=f"/{name}").geturl()
+
+    def _admin(self, statement: str) -> Any:
+        import MySQLdb
+
+        parts = urlparse(self.admin_url)
+        conn = MySQLdb.connect(
+            host=parts.hostname, port=parts.port or 3306, user=parts.username or "root"
+        )
+        try:
+            cursor = conn.cursor()
+            cursor.execute(statement)
+            return cursor.fetchall()
+        finally:
+            conn.close()
+
+    def prepare(self) -> None:
+        pass
+
+    def create(self, scenario: str) -> str:
+        name = f"{self.prefix}_{scenario}"
+        self._admin(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        location = self.url(name)
+        migrate(self.env(location))
+        return location
+
+    def drop(self, location: str) -> None:
+        self._admin(f"DROP DATABASE IF EXISTS {urlparse(location).path.lstrip('/')}")
+
+    def close(self) -> None:
+        pass
+
+    def env(self, location: str) -> dict[str, str]:
+        return bench_env(BENCH_DB_ENGINE="mariadb", BENCH_DB_URL=location)
+
+    def seed(self, location: str, finished: int, queued: int) -> float:
+        return seed.mariadb(location, finished, queued)
+
+    def describe(self) -> str:
+        return "MariaDB " + str(self._admin("SELECT VERSION()")[0][0])
+
+    def probe(self) -> dict[str, float]:
+        return {}
+
+
+Server = Postgres | Sqlite | MariaDB
 
 
 def bench_env(**variables: str) -> dict[str, str]:
@@ -573,7 +631,7 @@ def table(document: dict[str, Any]) -> str:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("postgres", "sqlite", "both"), default="both")
+    parser.add_argument("--db", choices=("postgres", "sqlite", "mariadb", "both"), default="both")
     parser.add_argument("--size", choices=tuple(SIZES), default="full")
     parser.add_argument(
         "--json",
@@ -639,6 +697,16 @@ def postgres_server(prepared: bool = False) -> Iterator[Postgres]:
 
 
 @contextlib.contextmanager
+def mariadb_server() -> Iterator[MariaDB]:
+    """A throwaway MariaDB server for this run."""
+    from tests.mariadbserver import ThrowawayMariaDB
+
+    progress("starting a throwaway MariaDB server")
+    with ThrowawayMariaDB() as throwaway:
+        yield MariaDB(throwaway.url)
+
+
+@contextlib.contextmanager
 def sqlite_files() -> Iterator[Sqlite]:
     server = Sqlite()
     try:
@@ -672,11 +740,10 @@ def main(argv: list[str] | None = None) -> int:
     documents: dict[str, dict[str, Any]] = {}
     try:
         for engine in engines:
-            opener = (
-                functools.partial(postgres_server, options.prepared)
-                if engine == "postgres"
-                else sqlite_files
-            )
+            opener = {
+                "postgres": functools.partial(postgres_server, options.prepared),
+                "mariadb": mariadb_server,
+            }.get(engine, sqlite_files)
             with opener() as server:
                 documents[engine] = run_database(server, options.size, options.only)
             print(table(documents[engine]) + "\n", flush=True)

@@ -1,11 +1,12 @@
 """Django settings for the benchmark's processes; the database comes from the environment.
 
-``BENCH_DB_ENGINE`` is ``postgres`` or ``sqlite``. PostgreSQL reads ``BENCH_DB_URL``
-(``postgresql://user:password@host:port/name``) and ``BENCH_DB_PREPARE_THRESHOLD`` (empty:
-Django's default, no prepared statements); SQLite reads ``BENCH_DB_PATH`` (a file:
-worker processes share it). Only ``django_jobs`` and the benchmark's job app are installed,
-and the ``django_jobs`` logger is left at Django's default (WARNING and above), as in a
-project that has not configured logging.
+``BENCH_DB_ENGINE`` is ``postgres``, ``sqlite`` or ``mariadb``. PostgreSQL reads
+``BENCH_DB_URL`` (``postgresql://user:password@host:port/name``) and
+``BENCH_DB_PREPARE_THRESHOLD`` (empty: Django's default, no prepared statements); SQLite reads
+``BENCH_DB_PATH`` (a file: worker processes share it); MariaDB reads ``BENCH_DB_URL``
+(``mysql://user@host:port/name``). Only ``django_jobs`` and the benchmark's job app are
+installed, and the ``django_jobs`` logger is left at Django's default (WARNING and above), as
+in a project that has not configured logging.
 """
 
 from __future__ import annotations
@@ -56,10 +57,27 @@ def sqlite_database(path: str) -> dict[str, object]:
     }
 
 
+def mariadb_database(url: str) -> dict[str, object]:
+    """A Django DATABASES entry from ``mysql://user:password@host:port/name``, set up as the
+    test suite does (utf8mb4, READ COMMITTED)."""
+    parts = urlparse(url)
+    return {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "OPTIONS": {"charset": "utf8mb4", "isolation_level": "read committed"},
+    }
+
+
 ENGINE = os.environ.get("BENCH_DB_ENGINE", "sqlite")
 if ENGINE == "postgres":
     DATABASES = {"default": postgres_database(os.environ["BENCH_DB_URL"])}
 elif ENGINE == "sqlite":
     DATABASES = {"default": sqlite_database(os.environ.get("BENCH_DB_PATH", "bench.sqlite3"))}
+elif ENGINE == "mariadb":
+    DATABASES = {"default": mariadb_database(os.environ["BENCH_DB_URL"])}
 else:
-    raise RuntimeError(f"BENCH_DB_ENGINE must be 'postgres' or 'sqlite', got {ENGINE!r}")
+    raise RuntimeError(f"BENCH_DB_ENGINE must be 'postgres', 'sqlite' or 'mariadb', got {ENGINE!r}")

@@ -191,8 +191,8 @@ def _unenforced(alias: str, engine: db.Engine, what: str, names: list[str]) -> W
     return Warning(
         f"The jobs database {alias!r} has the {engine.name} engine, which cannot enforce "
         f"{what}: {', '.join(names)}; its workers run such jobs without that limit.",
-        hint="Keep the jobs tables in PostgreSQL or SQLite 3.35+ (set DJANGO_JOBS_DATABASE "
-        "to such a database), or remove the limit.",
+        hint="Keep the jobs tables in PostgreSQL, SQLite 3.35+ or MySQL/MariaDB (set "
+        "DJANGO_JOBS_DATABASE to such a database), or remove the limit.",
         id="django_jobs.W006",
     )
 

@@ -1,7 +1,8 @@
-"""Settings for the test suite: SQLite by default, PostgreSQL when asked.
+"""Settings for the test suite: SQLite by default, PostgreSQL or MariaDB when asked.
 
 ``DJANGO_JOBS_TEST_DB=postgres`` with ``DJANGO_JOBS_TEST_DATABASE_URL=postgresql://user@host:port/db``
-runs on that server (``runtests.py`` starts a throwaway one when no URL is given).
+runs on that server, ``DJANGO_JOBS_TEST_DB=mariadb`` with a ``mysql://user@host:port/db`` URL
+on that MariaDB (``runtests.py`` starts a throwaway server when no URL is given).
 """
 
 import os
@@ -64,27 +65,38 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
 def database_from_url(url: str) -> dict:
-    """A Django DATABASES entry from ``postgresql://user:password@host:port/name``."""
+    """A Django DATABASES entry from ``postgresql://user:password@host:port/name`` or
+    ``mysql://...`` (MariaDB; ``mariadb://`` is taken too)."""
     parts = urlparse(url)
-    if parts.scheme not in ("postgres", "postgresql"):
-        raise ValueError(f"DJANGO_JOBS_TEST_DATABASE_URL must be a postgresql:// URL, got {url!r}")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.lstrip("/")) or "postgres",
+    if parts.scheme in ("postgres", "postgresql"):
+        engine, default_name = "django.db.backends.postgresql", "postgres"
+    elif parts.scheme in ("mysql", "mariadb"):
+        engine, default_name = "django.db.backends.mysql", "django_jobs"
+    else:
+        raise ValueError(
+            f"DJANGO_JOBS_TEST_DATABASE_URL must be a postgresql:// or mysql:// URL, got {url!r}"
+        )
+    entry = {
+        "ENGINE": engine,
+        "NAME": unquote(parts.path.lstrip("/")) or default_name,
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
     }
+    if engine == "django.db.backends.mysql":
+        entry["OPTIONS"] = {"charset": "utf8mb4", "isolation_level": "read committed"}
+        entry["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    return entry
 
 
 DB_KIND = os.environ.get("DJANGO_JOBS_TEST_DB", "sqlite")
-if DB_KIND == "postgres":
+if DB_KIND in ("postgres", "mariadb"):
     _url = os.environ.get("DJANGO_JOBS_TEST_DATABASE_URL")
     if not _url:
         raise RuntimeError(
-            "DJANGO_JOBS_TEST_DB=postgres needs DJANGO_JOBS_TEST_DATABASE_URL "
-            "(python runtests.py starts a throwaway PostgreSQL and sets it for you)"
+            f"DJANGO_JOBS_TEST_DB={DB_KIND} needs DJANGO_JOBS_TEST_DATABASE_URL "
+            "(python runtests.py starts a throwaway server and sets it for you)"
         )
     DATABASES = {"default": database_from_url(_url)}
 elif DB_KIND == "sqlite":
@@ -102,7 +114,9 @@ elif DB_KIND == "sqlite":
         }
     }
 else:
-    raise RuntimeError(f"DJANGO_JOBS_TEST_DB must be 'sqlite' or 'postgres', got {DB_KIND!r}")
+    raise RuntimeError(
+        f"DJANGO_JOBS_TEST_DB must be 'sqlite', 'postgres' or 'mariadb', got {DB_KIND!r}"
+    )
 
 # Worker processes started by acceptance tests use the test database of the test run that
 # started them: it names that database here.

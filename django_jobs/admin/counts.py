@@ -99,9 +99,18 @@ def capped_subquery_count(
     column of the annotated queryset (for example ``c.queue = "django_jobs_queue"."name"``);
     ``{outer}`` in ``where`` is replaced by it.
     """
-    quote = connections[using].ops.quote_name
-    table = quote(model._meta.db_table)
+    connection = connections[using]
+    table = connection.ops.quote_name(model._meta.db_table)
     condition = where.format(outer=outer)
+    if connection.vendor == "mysql":
+        # MariaDB (and MySQL before 8.0.14) refuse an outer column inside a derived table:
+        # probe for row CAP + 1, and count only when there is none (at most CAP rows read).
+        rows = f"FROM {table} c WHERE {condition}"
+        sql = (
+            f"(CASE WHEN EXISTS (SELECT 1 {rows} LIMIT 1 OFFSET %s) THEN %s "
+            f"ELSE (SELECT COUNT(*) {rows}) END)"
+        )
+        return RawSQL(sql, (*params, CAP, CAP + 1, *params))
     sql = f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} c WHERE {condition} LIMIT %s) n)"
     return RawSQL(sql, (*params, CAP + 1))
 

@@ -47,6 +47,10 @@ def for_connection(connection: BaseDatabaseWrapper) -> Engine:
 
         if sqlite.HAS_RETURNING:
             return sqlite.ENGINE
+    if connection.vendor == "mysql":
+        from django_jobs.db import mysql
+
+        return mysql.ENGINE
     from django_jobs.db import generic
 
     return generic.ENGINE

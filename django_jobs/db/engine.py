@@ -1,10 +1,10 @@
 """The engine contract: what the worker and the services ask of the jobs database.
 
 An engine is one object per kind of database (``django_jobs.db.for_connection`` picks it):
-PostgreSQL, SQLite (3.35 and later) and the generic engine (the ORM: MySQL, MariaDB, older
-SQLite). Callers use only the operations below and read what the engine can do from its
-``capabilities``; they never test for the vendor or for an attribute. An engine imports no
-other engine and nothing of the worker or the services (``.importlinter``).
+PostgreSQL, SQLite (3.35 and later), MySQL / MariaDB, and the generic engine (the ORM: older
+SQLite, any other database). Callers use only the operations below and read what the engine
+can do from its ``capabilities``; they never test for the vendor or for an attribute. An
+engine imports no other engine and nothing of the worker or the services (``.importlinter``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The generic engine: MySQL, MariaDB, SQLite older than 3.35 and any other database.
+"""The generic engine: SQLite older than 3.35 and any other database.
 
 The ORM's bulk insert and claim (``db/orm.py``), polling for wake-ups. Its claim respects
 paused queues and those a limit excludes (rate limits), but not ``Queue.max_concurrent``,

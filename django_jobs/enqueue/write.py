@@ -116,9 +116,9 @@ def _refuse_unenforced(jobs: list[Job], engine: db.Engine) -> None:
     if not engine.capabilities.group_keys and any(j.group_key is not None for j in jobs):
         raise bad_option(
             "group_key",
-            f"cannot be enforced by the {engine.name} engine of the jobs database (MySQL, "
-            "MariaDB, SQLite before 3.35): leave it out, or keep the jobs tables in "
-            "PostgreSQL or SQLite 3.35+",
+            f"cannot be enforced by the {engine.name} engine of the jobs database (SQLite "
+            "before 3.35, or another database): leave it out, or keep the jobs tables in "
+            "PostgreSQL, SQLite 3.35+ or MySQL/MariaDB",
         )
 
 

@@ -115,9 +115,11 @@ class Seconds(Func):
         super().__init__(F(end), F(start))
 
     def as_sql(self, compiler, connection, **extra):
-        # MySQL and MariaDB.
+        # MySQL and MariaDB: TIMESTAMPDIFF(unit, start, end) is end - start.
         template = "TIMESTAMPDIFF(MICROSECOND, %(expressions)s) / 1000000.0"
-        return super().as_sql(compiler, connection, template=template, **extra)
+        start_first = self.copy()
+        start_first.set_source_expressions(self.get_source_expressions()[::-1])
+        return Func.as_sql(start_first, compiler, connection, template=template, **extra)
 
     def as_postgresql(self, compiler, connection, **extra):
         template = "EXTRACT(EPOCH FROM (%(expressions)s))::float8"

@@ -11,9 +11,9 @@ The claim statement always carries the conditions. But counts in a statement can
 rows the same statement claims, and two workers' statements cannot see each other's
 uncommitted claims. So while limited work exists (a queue with a per-worker or rate limit,
 or queued / running jobs with a group or of a capped definition; re-read every 2 s), claims
-take one job per statement and, on PostgreSQL, run under a cluster-wide transaction-level
-advisory lock (the engine's ``lock_claims``; SQLite has a single writer already): each claim
-sees every claim before it.
+take one job per statement and run under a cluster-wide lock held until the transaction
+ends (the engine's ``lock_claims``: an advisory lock on PostgreSQL, a row lock on MySQL and
+MariaDB; SQLite has a single writer already): each claim sees every claim before it.
 """
 
 from __future__ import annotations

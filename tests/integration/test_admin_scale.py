@@ -1,7 +1,7 @@
 """The changelist and the dashboard stay cheap on a big job table: no COUNT(*) over it.
 
-One million job rows on PostgreSQL (20,000 on SQLite), written with one INSERT ... SELECT,
-then analysed; each page is loaded under CaptureQueriesContext.
+One million job rows on PostgreSQL (20,000 on SQLite and MariaDB), written with one INSERT
+... SELECT, then analysed; each page is loaded under CaptureQueriesContext.
 """
 
 from __future__ import annotations
@@ -19,26 +19,34 @@ from tests.browser import support
 
 pytestmark = pytest.mark.django_db
 
-ROWS = {"postgresql": 1_000_000, "sqlite": 20_000}
+ROWS = {"postgresql": 1_000_000, "sqlite": 20_000, "mysql": 20_000}
 #: Old attempts (two days ago): enough to make a scan of the attempt table visible.
-OLD_ATTEMPTS = {"postgresql": 250_000, "sqlite": 20_000}
+OLD_ATTEMPTS = {"postgresql": 250_000, "sqlite": 20_000, "mysql": 20_000}
 RECENT_ATTEMPTS = 2_000
 #: Queries a page may run: session, user, then the page's own handful.
 MAX_QUERIES = 12
-JOB_TABLE = re.compile(r'\bFROM\s+"django_jobs_job"(?![\w"])')
+JOB_TABLE = re.compile(r'\bFROM\s+(["`])django_jobs_job\1')
 
 SERIES = {
     "postgresql": "FROM generate_series(1, %(n)s) AS s(i)",
     "sqlite": "FROM (WITH RECURSIVE s(i) AS "
     "(SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %(n)s) SELECT i FROM s)",
+    # MariaDB's sequence engine: a table seq_1_to_N of the numbers 1 to N.
+    "mysql": "FROM (SELECT seq AS i FROM seq_1_to_%(n)s) AS s",
 }
-JOB_ID = {"postgresql": "lpad(to_hex(i), 32, '0')::uuid", "sqlite": "printf('%%032x', i)"}
+JOB_ID = {
+    "postgresql": "lpad(to_hex(i), 32, '0')::uuid",
+    "sqlite": "printf('%%032x', i)",
+    "mysql": "lpad(hex(i), 32, '0')",
+}
 AGO = {
     "postgresql": "now() - make_interval(secs => %s)",
     "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-' || (%s) || ' seconds')",
+    "mysql": "utc_timestamp(6) - INTERVAL (%s) SECOND",
 }
-JSON = {"postgresql": "'{}'::jsonb", "sqlite": "'{}'"}
-JSON_LIST = {"postgresql": "'[]'::jsonb", "sqlite": "'[]'"}
+JSON = {"postgresql": "'{}'::jsonb", "sqlite": "'{}'", "mysql": "'{}'"}
+JSON_LIST = {"postgresql": "'[]'::jsonb", "sqlite": "'[]'", "mysql": "'[]'"}
+ANALYZE = {"postgresql": "ANALYZE {}", "sqlite": "ANALYZE {}", "mysql": "ANALYZE TABLE {}"}
 
 
 def insert_jobs(vendor: str, rows: int) -> None:
@@ -97,8 +105,10 @@ def big_table(django_db_setup, django_db_blocker) -> Iterator[int]:
         insert_jobs(vendor, rows)
         insert_attempts(vendor, OLD_ATTEMPTS[vendor])
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {Job._meta.db_table}")
-            cursor.execute(f"ANALYZE {JobAttempt._meta.db_table}")
+            for model in (Job, JobAttempt):
+                cursor.execute(ANALYZE[vendor].format(model._meta.db_table))
+                if cursor.description:  # MySQL answers with a result set
+                    cursor.fetchall()
         yield rows
         empty_tables()
 

@@ -178,6 +178,20 @@ def explain_postgresql_claim(queues: list[str] | None) -> None:
     assert "Seq Scan on django_jobs_job" not in plan, plan
 
 
+def explain_mysql_claim(executed: list[dict], queues: list[str] | None) -> None:
+    """MySQL / MariaDB: each served queue is one locking read of dj_job_claim in claim
+    order (no sort), so that it locks only the rows it returns."""
+    walks = [q["sql"] for q in executed if "SKIP LOCKED" in q["sql"]]
+    assert len(walks) == (1 if queues == ["default"] else 3), walks
+    with connection.cursor() as cursor:
+        for walk in walks:
+            cursor.execute("EXPLAIN " + walk)
+            columns = [c[0] for c in cursor.description]
+            (row,) = [dict(zip(columns, r)) for r in cursor.fetchall()]
+            assert row["key"] == "dj_job_claim", row
+            assert "filesort" not in (row["Extra"] or ""), row
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "queues", [None, ["default"], ["a", "b", "default"]], ids=["every", "one", "several"]
@@ -192,6 +206,9 @@ def test_claim__explain_walks_the_claim_index_in_order(queues):
         return
     with CaptureQueriesContext(connection) as executed:
         assert len(claim(queues=queues)) == 10
+    if connection.vendor == "mysql":
+        explain_mysql_claim(executed.captured_queries, queues)
+        return
     (statement,) = [q["sql"] for q in executed.captured_queries if "UPDATE" in q["sql"]]
     plan = explain(statement)
     # SQLite: (id, parent, _, detail). Each served queue is one search of dj_job_claim, and

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection as _connection
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -12,6 +13,9 @@ from django_jobs.exceptions import DuplicateJob, UnknownJob
 from django_jobs.models import Job, Queue
 from tests.testapp import jobs as defs
 from tests.testapp.models import Note
+
+# The statements as the test database writes them (backticks on MySQL).
+INTO_JOB = f"INTO {_connection.ops.quote_name('django_jobs_job')}"
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +126,7 @@ def test_enqueue_many__one_insert_statement():
     Queue.objects.create(name="default")
     with CaptureQueriesContext(connection) as captured:
         defs.add.enqueue_many([{"a": i, "b": i} for i in range(2000)])
-    inserts = [q["sql"] for q in captured.captured_queries if 'INTO "django_jobs_job"' in q["sql"]]
+    inserts = [q["sql"] for q in captured.captured_queries if INTO_JOB in q["sql"]]
     assert len(inserts) == 1
     assert Job.objects.count() == 2000
 
@@ -394,7 +398,7 @@ def captured_sql(action):
 def test_statements__plain_enqueue_is_one_statement():
     defs.add.enqueue(1, 1)  # the first use of the queue creates its Queue row
     job, statements = captured_sql(lambda: defs.add.enqueue(2, 2))
-    assert len(statements) == 1 and 'INTO "django_jobs_job"' in statements[0]
+    assert len(statements) == 1 and INTO_JOB in statements[0]
     assert Job.objects.get(pk=job.pk).args == [2, 2]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection as _connection
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -10,6 +11,9 @@ from django_jobs.conf import jobs_settings
 from django_jobs.enqueue import request as enqueue_module
 from django_jobs.models import Job
 from tests.testapp import jobs as defs
+
+# The statements as the test database writes them (backticks on MySQL).
+INTO_JOB = f"INTO {_connection.ops.quote_name('django_jobs_job')}"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +24,7 @@ def chunk_of_four(monkeypatch):
 
 
 def _inserts(queries) -> int:
-    return sum(1 for q in queries if 'INSERT INTO "django_jobs_job"' in q["sql"])
+    return sum(1 for q in queries if f"INSERT {INTO_JOB}" in q["sql"])
 
 
 def test_enqueue_many__is_written_in_chunks(chunk_of_four):

@@ -14,6 +14,10 @@ from django_jobs.enqueue import forget_queues
 from django_jobs.models import Job, Queue
 from tests.testapp import jobs as defs
 
+# The statements as the test database writes them (backticks on MySQL).
+INTO_JOB = f"INTO {connection.ops.quote_name('django_jobs_job')}"
+INTO_QUEUE = f"INTO {connection.ops.quote_name('django_jobs_queue')}"
+
 postgres_only = pytest.mark.postgres_only
 
 
@@ -28,7 +32,7 @@ def statements(action):
 def test_first_enqueue__creates_its_queue_in_the_same_statement():
     job, sql = statements(lambda: defs.add.using(queue="new-1").enqueue(1, 2))
     assert len(sql) == 1, sql
-    assert 'INTO "django_jobs_queue"' in sql[0] and 'INTO "django_jobs_job"' in sql[0]
+    assert INTO_QUEUE in sql[0] and INTO_JOB in sql[0]
     assert Job.objects.get(pk=job.pk).queue == "new-1"
     assert list(Queue.objects.values_list("name", flat=True)) == ["new-1"]
     _, sql = statements(lambda: defs.add.using(queue="new-1").enqueue(3, 4))
@@ -123,7 +127,7 @@ def test_first_enqueue__of_a_queue_with_a_row_is_one_statement():
     Queue.objects.create(name="known")
     job, sql = statements(lambda: defs.add.using(queue="known").enqueue(1, 2))
     assert len(sql) == 1, sql
-    assert 'INTO "django_jobs_job"' in sql[0]
+    assert INTO_JOB in sql[0]
     assert Job.objects.get(pk=job.pk).args == [1, 2]
 
 
