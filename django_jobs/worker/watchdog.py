@@ -117,9 +117,13 @@ class Watchdog:
         child.process.kill()
         child.process.join()
         job = child.slot.current_job()
-        ended = maintenance.end_process_jobs(child.worker_id, job, outcome, reason)
-        self.tree.retire(child)
         self.hard_stops += 1
+        try:
+            ended = maintenance.end_process_jobs(child.worker_id, job, outcome, reason)
+        finally:
+            # Out of the tree even when the database is away (the write above raised): the
+            # supervisor must still be able to end; the job stays running and is rescued.
+            self.tree.retire(child)
         log_event(
             "worker.process_killed",
             logging.WARNING,
