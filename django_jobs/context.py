@@ -42,7 +42,7 @@ class Body:
             raise pending
 
     def stop(self) -> None:
-        self.running, self.task, self.loop = False, None, None
+        self.running, self.task, self.loop, self.pending = False, None, None, None
 
 
 body = Body()

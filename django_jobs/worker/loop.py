@@ -88,7 +88,9 @@ class WorkerLoop:
             self.current_policy = IDLE  # a second signal must not interrupt the cleanup
             if in_job_body():
                 raise _shutting_down(policy)
-            body.pending = _shutting_down(policy)  # claimed, its code not started yet
+            # Its code has not started: on_shutdown is for running jobs, this one goes back
+            # to the queue (raised as the body starts).
+            body.pending = _shutting_down(REQUEUE)
 
     def run(self) -> int:
         """Run until stopped (or drained, with ``burst``); return the number of jobs run."""
@@ -242,8 +244,10 @@ class WorkerLoop:
         grace = jobs_settings.TIMEOUT_GRACE
         body.pending = None
         self.current_policy = POLICY_CODES[definition.on_shutdown] if definition else FINISH
-        if self.stopping and self.current_policy in (REQUEUE, STOP):  # a SIGTERM came first
-            body.pending = _shutting_down(self.current_policy)
+        if self.stopping:  # a SIGTERM since _run_claimed looked: the job has not started
+            self.current_policy = IDLE
+            self._hand_back([job])
+            return 0
         self.slot.job_started(job.pk, time.time() + timeout + grace if timeout else 0)
         self.completions.running_since = time.monotonic()
         try:
@@ -251,6 +255,7 @@ class WorkerLoop:
         finally:
             self.completions.running_since = None
             self.current_policy = IDLE
+            body.pending = None  # a SIGTERM while the attempt was being recorded
             self.slot.job_ended()
         self.processed += 1
         self.slot.job_counted(self.processed, result.ok)

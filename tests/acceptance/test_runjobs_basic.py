@@ -58,7 +58,8 @@ def test_runjobs__system_exit_in_a_job(workers):
 
 def _start_and_wait_running(workers, job):
     process = workers.start("--concurrency", "1")
-    wait_for(lambda: Job.objects.get(pk=job.pk).state == "running")
+    # Its code has started (it reports progress 0): a SIGTERM before that puts it back.
+    wait_for(lambda: Job.objects.filter(pk=job.pk, state="running", progress=0.0).exists())
     return process
 
 

@@ -132,11 +132,9 @@ def test_turn__a_claimed_job_cancelled_before_it_starts_is_not_run():
     assert (attempt.outcome, attempt.error_message) == ("cancelled", "cancelled before it started")
 
 
-@pytest.mark.parametrize(
-    ("definition", "state"), [(defs.long_stop, "failed"), (defs.long_requeue, "queued")]
-)
-def test_run_one__a_sigterm_between_the_claim_and_the_body_still_applies_on_shutdown(
-    monkeypatch, definition, state
+@pytest.mark.parametrize("definition", [defs.long_stop, defs.long_requeue])
+def test_run_one__a_sigterm_between_the_claim_and_the_body_puts_the_job_back(
+    monkeypatch, definition
 ):
     job = definition.enqueue(5)
     loop = make_loop()
@@ -152,9 +150,30 @@ def test_run_one__a_sigterm_between_the_claim_and_the_body_still_applies_on_shut
     loop.run_one(claimed)
     assert time.monotonic() - started < 4  # the 5 s body never ran
     job.refresh_from_db()
-    assert job.state == state
+    assert job.state == "queued"  # on_shutdown is for running jobs: this one had not started
     (attempt,) = JobAttempt.objects.filter(job=job)
     assert attempt.outcome == "interrupted"
+
+
+def test_run_one__a_job_reached_after_a_sigterm_is_handed_back_unstarted():
+    job = defs.long_stop.enqueue(5)
+    loop = make_loop()
+    (claimed,) = loop.claim(None, 1)
+    loop._on_term(signal.SIGTERM, None)  # after _run_claimed looked, before run_one
+    assert loop.run_one(claimed) == 0
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("queued", 0)
+    assert not JobAttempt.objects.filter(job=job).exists()
+
+
+def test_body__an_interruption_left_after_a_job_does_not_reach_the_next():
+    from django_jobs.context import body
+    from django_jobs.worker.execute import run_attempt
+
+    body.pending = RuntimeError("left over")
+    body.stop()
+    job = defs.add.enqueue(2, 3)
+    assert run_attempt(job, defs.add).ok
 
 
 def test_end_process_jobs__ends_the_running_job_and_puts_back_the_rest():

@@ -158,6 +158,7 @@ def stuck_in_c() -> str:
 def long_finish(seconds: float = 1.5) -> str:
     import time
 
+    heartbeat(progress=0.0)  # its code runs: tests wait for this before a SIGTERM
     time.sleep(seconds)
     return "finished"
 
@@ -166,6 +167,7 @@ def long_finish(seconds: float = 1.5) -> str:
 def long_requeue(seconds: float = 30) -> str:
     import time
 
+    heartbeat(progress=0.0)  # its code runs: tests wait for this before a SIGTERM
     time.sleep(seconds)
     return "finished"
 
@@ -174,6 +176,7 @@ def long_requeue(seconds: float = 30) -> str:
 def long_stop(seconds: float = 30) -> str:
     import time
 
+    heartbeat(progress=0.0)  # its code runs: tests wait for this before a SIGTERM
     time.sleep(seconds)
     return "finished"
 
