@@ -66,7 +66,11 @@ class PostgreSQLEngine(OrmEngine):
         params.pop("cursor_factory", None)
         connection = psycopg.connect(**params, autocommit=True)
         channel = sql.Identifier(jobs_settings.NOTIFY_CHANNEL)
-        connection.execute(sql.SQL("LISTEN {}").format(channel))
+        try:
+            connection.execute(sql.SQL("LISTEN {}").format(channel))
+        except Exception:
+            connection.close()  # the caller retries later: leave no connection behind
+            raise
         return NotifyListener(connection)
 
     def worker_session(self, alias: str) -> WorkerSession | None:

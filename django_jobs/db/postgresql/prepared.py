@@ -10,6 +10,7 @@ connection's ``prepare_threshold``; the project's other queries are left as they
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
@@ -75,8 +76,10 @@ def _cursor_class(prepare: bool, logged: bool) -> type:
             finally:
                 if prepare and threshold is None:
                     raw.prepare_threshold = None
-            if logged and self._query is None:  # psycopg keeps none for a prepared run
-                self._query = self._convert_query(query, params)  # what Django logs
+            if logged and getattr(self, "_query", "") is None:  # none kept for a prepared run
+                # What Django logs; psycopg's own attributes, so only where they exist.
+                with contextlib.suppress(Exception):
+                    self._query = self._convert_query(query, params)
             return result
 
     return StatementCursor
