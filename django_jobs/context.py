@@ -25,7 +25,9 @@ current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar(
 
 
 class Body:
-    """The job code running in this process right now, as signal handlers need to see it."""
+    """The code of one running job, as the worker (its signal handlers, its slots) needs to
+    see it. A process-mode job uses the process's ``body``; each async or thread job runs
+    with a ``Body`` of its own (``this_body()``)."""
 
     running = False  # the job's own code runs (not the recording around it)
     cancel_requested = False  # the worker was told this job is cancelled
@@ -34,28 +36,50 @@ class Body:
     #: An interruption asked for before the job's code started (a SIGTERM between the claim
     #: and the body): raised by ``start()``, so the job ends as if it came inside the body.
     pending: BaseException | None = None
+    #: An interruption for an async job's task (a shutdown): raised in place of the
+    #: ``CancelledError`` when the worker cancels the task.
+    interrupt: BaseException | None = None
 
     def start(self) -> None:
         self.running, self.cancel_requested, self.task, self.loop = True, False, None, None
+        self.interrupt = None
         pending, self.pending = self.pending, None
         if pending is not None:
             raise pending
 
     def stop(self) -> None:
         self.running, self.task, self.loop, self.pending = False, None, None, None
+        self.interrupt = None
 
 
 body = Body()
 
+_own_body: contextvars.ContextVar[Body | None] = contextvars.ContextVar(
+    "django_jobs_body", default=None
+)
 
-def request_cancel() -> None:
-    """Called from the worker's signal handler: sync jobs learn it at ``heartbeat()``, async
-    jobs get their task cancelled (a ``CancelledError`` at their next ``await``)."""
-    if not body.running:
+
+def this_body() -> Body:
+    """The ``Body`` of the job running in this context: its own (async and thread jobs) or
+    the process's."""
+    return _own_body.get() or body
+
+
+def use_body(own: Body) -> None:
+    """In the context of one async or thread job: ``own`` is its ``Body`` from now on."""
+    _own_body.set(own)
+
+
+def request_cancel(target: Body | None = None) -> None:
+    """Tell a running job it is cancelled (``target``, default: the process's job): sync jobs
+    learn it at ``heartbeat()``, async jobs get their task cancelled (a ``CancelledError`` at
+    their next ``await``). Called from the worker's signal handler and its slots."""
+    target = target or body
+    if not target.running:
         return
-    body.cancel_requested = True
-    if body.task is not None and body.loop is not None:
-        body.loop.call_soon_threadsafe(body.task.cancel)
+    target.cancel_requested = True
+    if target.task is not None and target.loop is not None:
+        target.loop.call_soon_threadsafe(target.task.cancel)
 
 
 def heartbeat(progress: float | None = None, meta: dict[str, Any] | None = None) -> None:
@@ -69,7 +93,7 @@ def heartbeat(progress: float | None = None, meta: dict[str, Any] | None = None)
     job = current_job.get()
     if job is None:
         return
-    if body.cancel_requested:
+    if this_body().cancel_requested:
         raise JobCancelled(f"job {job.pk} was cancelled")
     if progress is not None and (
         isinstance(progress, bool)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from django_jobs import signals, tracing
 from django_jobs.conf import jobs_settings
-from django_jobs.context import body, current_job
+from django_jobs.context import current_job, this_body
 from django_jobs.exceptions import JobCancelled, JobInterrupted, JobResultError, JobTimeout
 from django_jobs.logs import job_fields, log_event
 from django_jobs.models import Job, Outcome
@@ -54,20 +54,36 @@ def execute(job: Job, worker_id: str, completions: Completions | None = None) ->
 
 def _execute(job: Job, worker_id: str, completions: Completions | None) -> Result:
     started = job.started_at or timezone.now()
-    log_event("job.started", **job_fields(job), worker=worker_id)
-    if signals.job_started.has_listeners(Job):
-        signals.job_started.send_robust(Job, job=job)
-    definition = registry.find(job.name, job.version)
+    definition = begin(job, worker_id)
     if definition is not None and definition.atomic:
-        return _execute_atomic(job, definition, worker_id, started)
+        return execute_atomic(job, definition, worker_id, started)
     hold_lease(job, definition)
     result = run_attempt(job, definition)
     result.started_at = started
+    end(job, definition, result, worker_id, completions)
+    return result
+
+
+def begin(job: Job, worker_id: str) -> Definition | None:
+    """Before the job's code: ``job.started`` and the signal; returns its definition."""
+    log_event("job.started", **job_fields(job), worker=worker_id)
+    if signals.job_started.has_listeners(Job):
+        signals.job_started.send_robust(Job, job=job)
+    return registry.find(job.name, job.version)
+
+
+def end(
+    job: Job,
+    definition: Definition | None,
+    result: Result,
+    worker_id: str,
+    completions: Completions | None,
+) -> None:
+    """After the job's code: a plain success to the batch, every other outcome written now."""
     if completions is not None and completions.accepts(job, definition, result):
         completions.add(job, definition, result)
     else:
         record_until_written(job, definition, result, worker_id)
-    return result
 
 
 def hold_lease(job: Job, definition: Definition | None) -> None:
@@ -89,7 +105,7 @@ def record_until_written(
     )
 
 
-def _execute_atomic(job: Job, definition: Definition, worker_id: str, started: datetime) -> Result:
+def execute_atomic(job: Job, definition: Definition, worker_id: str, started: datetime) -> Result:
     """``atomic=True``: the body and the success record commit together, or neither does."""
     alias = jobs_settings.DATABASE
     try:
@@ -114,6 +130,7 @@ class _RollBack(Exception):
 def run_attempt(job: Job, definition: Definition | None) -> Result:
     """Resolve, decode and run; never raises for anything the job itself does."""
     token = current_job.set(job)
+    body = this_body()
     try:
         body.start()  # raises an interruption asked for before the body started
         if definition is None:
@@ -131,9 +148,27 @@ def run_attempt(job: Job, definition: Definition | None) -> Result:
     return Result(Outcome.SUCCEEDED, value=value)
 
 
+async def run_attempt_async(job: Job, definition: Definition) -> Result:
+    """``run_attempt`` for an async job on the worker process's event loop (run mode
+    ``"async"``); never raises for anything the job itself does."""
+    token = current_job.set(job)
+    body = this_body()
+    try:
+        body.start()
+        args, kwargs = decode_arguments(job)
+        value = await _run_async(definition, args, kwargs)
+        check_result(definition, value)
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # job code may raise anything
+        return failure(exc, definition)
+    finally:
+        body.stop()
+        current_job.reset(token)
+    return Result(Outcome.SUCCEEDED, value=value)
+
+
 def in_job_body() -> bool:
     """True while the job's own code runs (signal handlers may interrupt only then)."""
-    return body.running
+    return this_body().running
 
 
 def decode_arguments(job: Job) -> tuple[list[Any], dict[str, Any]]:
@@ -160,10 +195,13 @@ def call(definition: Definition, args: list[Any], kwargs: dict[str, Any]) -> Any
 
 async def _run_async(definition: Definition, args: list[Any], kwargs: dict[str, Any]) -> Any:
     task = asyncio.ensure_future(definition.func(*args, **kwargs))
+    body = this_body()
     body.task, body.loop = task, asyncio.get_running_loop()
     done, _ = await asyncio.wait({task}, timeout=definition.timeout)
     if task in done:
         if task.cancelled():
+            if body.interrupt is not None:  # cancelled by a shutdown, not by a user
+                raise body.interrupt
             raise JobCancelled(f"{definition.name} was cancelled")
         return task.result()
     task.cancel()

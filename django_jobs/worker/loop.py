@@ -1,8 +1,10 @@
 """The cooperative loop of one worker process.
 
-Each turn: (1) enqueue due recurring runs, (2) claim ready jobs and run them, (3) maintenance
-when due, (4) wait for a wake-up or the idle interval. Signals: SIGTERM stops claiming (and
-interrupts the running job when its ``on_shutdown`` says so); SIGINT is left to the supervisor.
+Each turn: (1) enqueue due recurring runs, (2) record the async and thread jobs whose code
+ended (``worker.slots``), (3) claim ready jobs and start them: a ``"process"`` job runs here,
+alone, an async or thread job in a free slot, (4) maintenance when due, (5) wait for a
+wake-up, a slot's job to end, or the idle interval. Signals: SIGTERM stops claiming (and
+interrupts each running job whose ``on_shutdown`` says so); SIGINT is left to the supervisor.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from django_jobs.exceptions import JobInterrupted
 from django_jobs.logs import log_event
 from django_jobs.models import Job, Outcome
 from django_jobs.registry import registry
-from django_jobs.worker import limits, maintenance, record, recurring
+from django_jobs.worker import limits, maintenance, record, recurring, tend
 from django_jobs.worker.claim import claim_ready
 from django_jobs.worker.completions import Completions
 from django_jobs.worker.execute import execute, in_job_body
 from django_jobs.worker.protocol import CANCEL_SIGNAL, Slot, budget_spent
 from django_jobs.worker.selector import QueueSelector
+from django_jobs.worker.slots import PROCESS, Slots, run_mode
 from django_jobs.worker.wakeup import Waiter
 
 #: What the running job's ``on_shutdown`` asks of a SIGTERM (``IDLE``: no job runs).
@@ -46,6 +49,11 @@ class LoopOptions:
     max_jobs: int | None = None
     idle_interval: float = 1.0
     recurring: bool = True
+    slots: int | None = None  # None: DJANGO_JOBS_SLOTS
+
+    def slot_count(self) -> int:
+        """How many async and thread jobs a process runs at once."""
+        return self.slots or getattr(jobs_settings, "SLOTS", 10)
 
 
 @dataclass
@@ -75,14 +83,24 @@ class WorkerLoop:
         self.claimed: list[Job] = []  # claimed by this process, not started yet
         self.last_claimed = 0  # jobs the last turn claimed
         self.burst_check = False  # burst: the next turn is the one after the last staging
+        self.slots = Slots(self.options.slot_count(), self.worker_id)
+        self.cancel_check = False  # CANCEL_SIGNAL came: which slot jobs were cancelled?
+        self.term_received = False  # SIGTERM: each slot job follows its on_shutdown
+        self.concurrent_claims = False  # the last claim held async or thread jobs
 
     def install_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, self._on_term)
-        signal.signal(CANCEL_SIGNAL, lambda signum, frame: request_cancel())
+        signal.signal(CANCEL_SIGNAL, self._on_cancel)
+
+    def _on_cancel(self, signum: int, frame: Any) -> None:
+        request_cancel()  # the running "process" job, if it is the one
+        self.cancel_check = True
+        self.slots.wake()
 
     def _on_term(self, signum: int, frame: Any) -> None:
-        self.stopping = True
+        self.stopping = self.term_received = True
+        self.slots.wake()
         policy = self.current_policy
         if policy in (REQUEUE, STOP):
             self.current_policy = IDLE  # a second signal must not interrupt the cleanup
@@ -97,7 +115,7 @@ class WorkerLoop:
         outage = 0
         self.completions.watch()
         try:
-            while not self.should_stop() and not self._limit_reached():
+            while self.slots.busy or (not self.should_stop() and not self._limit_reached()):
                 try:
                     ran = self.turn()
                     if self.options.burst and self._burst_over(ran):
@@ -107,7 +125,9 @@ class WorkerLoop:
                     outage += 1
                     self._database_away(exc, outage)
                     continue
-                if ran == 0 and not self.stopping and not self.burst_check:
+                if self.slots.busy:
+                    self.slots.wait(tend.wait_seconds(self))
+                elif ran == 0 and not self.stopping and not self.burst_check:
                     self.waiter.wait(self.options.idle_interval)
         finally:
             try:
@@ -116,6 +136,7 @@ class WorkerLoop:
                         self._hand_back(self.claimed)
                 self.completions.close()
             finally:
+                self.slots.close()
                 self.waiter.close()
                 if self.session is not None:
                     self.session.close()
@@ -148,23 +169,28 @@ class WorkerLoop:
     def turn(self) -> int:
         """One pass of the loop without the wait; return how many jobs ran."""
         self._periodic()
+        ended = tend.tend(self) if self.slots.busy else 0
         self.last_claimed = 0
         queues = self.selector.current()
         if (queues is not None and not queues) or self.should_stop():
-            return 0
+            self.completions.flush()
+            return ended
         fresh = None  # the first job of a new claim starts at its claim's time
         if not self.claimed:
-            if not self._claim_batch(queues):
-                return 0
+            if not self.slots.free or not self._claim_batch(queues):
+                self.completions.flush()
+                return ended
             fresh = self.claimed[0] if self.claimed else None
         ran = self._run_claimed(fresh)
         self.completions.flush()
-        return ran
+        return ended + ran
 
     def _claim_batch(self, queues: list[str] | None) -> bool:
         """Claim the next batch into ``claimed``; ``False`` when the budget is spent (the
         process stops)."""
         limit = self._take_budget(self.batch_size())
+        if self.concurrent_claims:  # async and thread jobs: as many as there are free slots
+            limit = self._take_budget(max(0, self.slots.free - limit)) + limit
         if limit == 0:
             self.stopping = True
             return False
@@ -189,9 +215,22 @@ class WorkerLoop:
                 self._cancel_before_start(job)
                 self.claimed.pop(0)
                 continue
+            definition = registry.find(job.name, job.version)
+            mode = run_mode(definition)
+            if mode != PROCESS:
+                self.concurrent_claims = True
+                if not self.slots.free:
+                    break  # it waits in ``claimed`` for a slot
+            elif self.slots.busy:
+                break  # a "process" job runs alone: once the slots' jobs have ended
             self.claimed.pop(0)
             if job is not fresh:  # it waited for its turn: it starts now
                 job.started_at = timezone.now()
+            if mode != PROCESS and definition is not None:
+                tend.start(self, job, definition, mode)
+                ran += 1
+                continue
+            self.concurrent_claims = False
             began = time.monotonic()
             ran += self.run_one(job)
             took = time.monotonic() - began
@@ -292,7 +331,7 @@ class WorkerLoop:
         """Burst mode: over once a claim made right after staging got nothing. What a pause,
         a limit, a busy group key or a rate limit holds back is not waited for, nor are
         ``scheduled`` jobs (a future ``run_at``, a retry waiting out its backoff)."""
-        if ran or self.last_claimed:
+        if ran or self.last_claimed or self.slots.busy:
             self.burst_check = False
             return False
         if self.burst_check:

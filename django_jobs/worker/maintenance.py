@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.db import connections
@@ -29,10 +30,10 @@ def stage_due(now: datetime | None = None) -> int:
 
 
 def end_running_jobs(
-    worker_id: str, outcome: str, reason: str, *, only: uuid.UUID | None = None
+    worker_id: str, outcome: str, reason: str, *, only: Collection[uuid.UUID] | None = None
 ) -> int:
     """Record the end of every job a (dead, killed or stopping) worker process still runs
-    (``only``: of that one).
+    (``only``: of those).
 
     ``lost`` and ``timeout`` count as a failed attempt and follow the retry policy (a lost job
     is requeued at once); ``interrupted`` puts the job back without using up a retry.
@@ -40,7 +41,7 @@ def end_running_jobs(
     """
     jobs = Job.objects.using(jobs_settings.DATABASE).filter(state=State.RUNNING, worker=worker_id)
     if only is not None:
-        jobs = jobs.filter(pk=only)
+        jobs = jobs.filter(pk__in=list(only))
     return sum(record.end_outside(job, outcome, reason, worker_id) for job in jobs)
 
 
@@ -48,22 +49,25 @@ def end_running_jobs(
 CANCELLED_BEFORE_START = "cancelled before it started"
 
 
-def end_process_jobs(worker_id: str, running: uuid.UUID | None, outcome: str, reason: str) -> int:
-    """A worker process was killed or ended: record ``outcome`` for the job it was running
-    (``running``, from its slot) and put back every other job it holds, which it claimed in
-    the same batch but had not started, or had run without recording yet; those run again
-    without using up an attempt. Returns how many jobs were ended or put back."""
-    returned = put_back(worker_id, keep=running, level=logging.WARNING)
-    if running is None:
+def end_process_jobs(
+    worker_id: str, ended: Collection[uuid.UUID], outcome: str, reason: str
+) -> int:
+    """A worker process was killed or ended: record ``outcome`` for the jobs in ``ended``
+    (those it was running when it died, or the one it was stopped for) and put back every
+    other job it holds: claimed and not started, run without being recorded yet, or running
+    beside a job that got its process stopped. Those run again without using up an attempt
+    (``worker.jobs_returned``). Returns how many jobs were ended or put back."""
+    returned = put_back(worker_id, keep=ended, level=logging.WARNING)
+    if not ended:
         return returned
-    return returned + end_running_jobs(worker_id, outcome, reason, only=running)
+    return returned + end_running_jobs(worker_id, outcome, reason, only=ended)
 
 
 def put_back(
     worker_id: str,
     *,
     ids: list[uuid.UUID] | None = None,
-    keep: uuid.UUID | None = None,
+    keep: Collection[uuid.UUID] = (),
     level: int = logging.INFO,
 ) -> int:
     """Return claimed jobs of ``worker_id`` to ``queued`` and take their attempt back (no
@@ -71,8 +75,8 @@ def put_back(
     query = Job.objects.using(jobs_settings.DATABASE).filter(state=State.RUNNING, worker=worker_id)
     if ids is not None:
         query = query.filter(pk__in=ids)
-    if keep is not None:
-        query = query.exclude(pk=keep)
+    if keep:
+        query = query.exclude(pk__in=list(keep))
     for job in query.filter(cancel_requested_at__isnull=False):  # asked to stop: they do
         record.end_outside(job, Outcome.CANCELLED, CANCELLED_BEFORE_START, worker_id)
     returned = transitions.PUT_BACK.apply_many(

@@ -7,14 +7,18 @@ does nothing, or answers as a process alone would.
 
 Each field, who writes it and when, who reads it and why:
 
-* ``deadline``: the process, when a job starts: the ``time.time()`` after which the job is
-  stopped hard (its timeout plus ``DJANGO_JOBS_TIMEOUT_GRACE``; 0: no timeout); 0 when the job
-  ends. The supervisor reads it every turn (``past_deadline``): past it, the process is
-  killed and the attempt ends ``timeout``.
-* ``current``: the process, when a job starts: the job's id (16 bytes); zeros when it ends.
-  The supervisor reads it (``current_job``) to tell the running job (signalled when asked to
-  cancel) from the ones claimed and waiting, and to record the job of a process that died or
-  was killed.
+A process runs up to ``size`` jobs at once (its slots: one ``"process"`` job, or up to
+``--slots`` async and thread jobs); each running job has a place, ``0`` to ``size - 1``,
+chosen by the process, in the two per-place arrays:
+
+* ``deadline[place]``: the process, when a job starts there: the ``time.time()`` after which
+  the job is stopped hard (its timeout plus ``DJANGO_JOBS_TIMEOUT_GRACE``; 0: no timeout); 0
+  when the job ends. The supervisor reads them every turn (``late_jobs``): past one, the
+  process is killed, that attempt ends ``timeout`` and its other jobs go back to the queue.
+* ``current[place]``: the process, when a job starts there: the job's id (16 bytes); zeros
+  when it ends. The supervisor reads them (``running_jobs``) to tell the running jobs
+  (signalled when asked to cancel) from the ones claimed and waiting, and to record the jobs
+  of a process that died or was killed.
 * ``processed``, ``failed``: the process, after each job: the jobs run so far, and one more
   failure when the job did not succeed. The supervisor reads them (``counts``) for the
   progress bar, ``worker.summary`` and the totals kept when a process ends.
@@ -29,12 +33,14 @@ Each field, who writes it and when, who reads it and why:
   before it logs ``worker.stopping``. Each process reads it before each claim and
   each job it starts (``stop_asked``), so no claim starts after that line.
 
-The process writes ``deadline`` before ``current`` when a job starts and clears them in the
-same order when it ends; ``processed`` and ``failed`` are written after both are cleared.
+The process writes a place's ``deadline`` before its ``current`` when a job starts and
+clears them in the same order when it ends; ``processed`` and ``failed`` are written after
+both are cleared.
 
 Signals complete the protocol: ``SIGTERM`` (once per process, ``Supervisor.tell_to_stop``)
-means stop claiming and apply the running job's ``on_shutdown``; ``CANCEL_SIGNAL`` means the
-running job was asked to cancel; ``SIGKILL`` is a hard stop (``worker.watchdog``).
+means stop claiming and apply each running job's ``on_shutdown``; ``CANCEL_SIGNAL`` means a
+running job was asked to cancel (the process asks the database which); ``SIGKILL`` is a hard
+stop (``worker.watchdog``).
 """
 
 from __future__ import annotations
@@ -68,17 +74,18 @@ def raise_stop_flag(stop: Any) -> None:
     stop.value = 1
 
 
-def new_slot(budget: Any, stop: Any) -> Slot:
+def new_slot(budget: Any, stop: Any, size: int = 1) -> Slot:
     """The values one process shares with its supervisor (``budget`` and ``stop``: the
-    worker's, the same for every process)."""
+    worker's, the same for every process; ``size``: how many jobs it runs at once)."""
     return Slot(
-        deadline=_fork.Value("d", 0.0),
+        deadline=_fork.RawArray("d", size),
         processed=_fork.Value("i", 0),
         failed=_fork.Value("i", 0),
         budget=budget,
-        current=_fork.RawArray("c", 16),
+        current=_fork.RawArray("c", 16 * size),
         cancels=_fork.Value("i", 0),
         stop=stop,
+        size=size,
     )
 
 
@@ -98,18 +105,21 @@ class Slot:
     current: Any = None
     cancels: Any = None
     stop: Any = None
+    size: int = 1
 
     # --- written by the process -------------------------------------------------------------
 
-    def job_started(self, job_id: uuid.UUID, deadline: float) -> None:
-        """A job runs now; ``deadline``: when to stop it hard (0: never)."""
-        self._set("deadline", deadline)
-        self.set_current(job_id)
+    def job_started(self, job_id: uuid.UUID, deadline: float, place: int = 0) -> None:
+        """A job runs now at ``place``; ``deadline``: when to stop it hard (0: never)."""
+        if self.deadline is not None:
+            self.deadline[place] = deadline
+        self.set_current(job_id, place)
 
-    def job_ended(self) -> None:
-        """The job ended (or its run raised): no deadline, no running job."""
-        self._set("deadline", 0)
-        self.set_current(None)
+    def job_ended(self, place: int = 0) -> None:
+        """The job at ``place`` ended (or its run raised): no deadline, no job there."""
+        if self.deadline is not None:
+            self.deadline[place] = 0.0
+        self.set_current(None, place)
 
     def job_counted(self, processed: int, ok: bool) -> None:
         """After a job: the jobs run so far, and one more failure unless it succeeded."""
@@ -131,9 +141,10 @@ class Slot:
             with self.budget.get_lock():
                 self.budget.value += unused
 
-    def set_current(self, job_id: uuid.UUID | None) -> None:
+    def set_current(self, job_id: uuid.UUID | None, place: int = 0) -> None:
         if self.current is not None:
-            self.current.raw = job_id.bytes if job_id is not None else bytes(16)
+            start = 16 * place
+            self.current[start : start + 16] = job_id.bytes if job_id is not None else bytes(16)
 
     def _set(self, name: str, value: float) -> None:
         holder = getattr(self, name)
@@ -159,16 +170,24 @@ class Slot:
 
     # --- read by the supervisor -------------------------------------------------------------
 
-    def current_job(self) -> uuid.UUID | None:
-        """The id of the job the process runs now."""
+    def running_jobs(self) -> list[uuid.UUID]:
+        """The ids of the jobs the process runs now."""
         if self.current is None:
-            return None
+            return []
         raw = self.current.raw
-        return uuid.UUID(bytes=raw) if any(raw) else None
+        places = (raw[16 * place : 16 * place + 16] for place in range(self.size))
+        return [uuid.UUID(bytes=bytes(place)) for place in places if any(place)]
 
-    def past_deadline(self) -> bool:
-        deadline = self.deadline.value
-        return bool(deadline) and time.time() > deadline
+    def late_jobs(self) -> list[uuid.UUID]:
+        """The running jobs past their deadline."""
+        if self.current is None:
+            return []
+        now, raw = time.time(), self.current.raw
+        return [
+            uuid.UUID(bytes=bytes(raw[16 * place : 16 * place + 16]))
+            for place, deadline in enumerate(self.deadline[: self.size])
+            if deadline and now > deadline and any(raw[16 * place : 16 * place + 16])
+        ]
 
     def counts(self) -> tuple[int, int]:
         """``(processed, failed)`` so far."""

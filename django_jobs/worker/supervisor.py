@@ -155,7 +155,7 @@ class Supervisor:
         self.generation += 1
         worker_id = f"{self.worker_id}/{self.generation}"
         self.rows.add_process(worker_id)
-        slot = protocol.new_slot(self.budget, self.stop_flag)
+        slot = protocol.new_slot(self.budget, self.stop_flag, self.options.slot_count())
         connections.close_all()
         child = None
         with signals_held():
@@ -225,10 +225,10 @@ class Supervisor:
             child.process.join()
             self.retire(child)
             code = child.process.exitcode
-            # A process may end in the middle of a job (a crash, os._exit() in job code).
+            # A process may end in the middle of its jobs (a crash, os._exit() in job code).
             ended = maintenance.end_process_jobs(
                 child.worker_id,
-                child.slot.current_job(),
+                child.slot.running_jobs(),
                 Outcome.LOST,
                 f"the worker process ended with code {code}",
             )

@@ -58,14 +58,16 @@ class Watchdog:
         self.cancel_noted: set[Any] = set()  # waiting jobs whose process was told
 
     def enforce_deadlines(self) -> None:
-        """Kill the processes whose job is past its deadline."""
+        """Kill the processes that run a job past its deadline."""
         for child in list(self.tree.children):
-            if child.slot.past_deadline() and child.process.is_alive():
+            late = child.slot.late_jobs()
+            if late and child.process.is_alive():
                 log_event("worker.hard_timeout", logging.WARNING, worker=child.worker_id)
                 self.kill(
                     child,
                     Outcome.TIMEOUT,
                     "timeout: the job ignored its soft timeout and was stopped hard",
+                    late,
                 )
 
     def watch_jobs(self) -> None:
@@ -82,7 +84,9 @@ class Watchdog:
         )
         for pk, worker, cancel_at, lease in rows:
             child = by_id[worker]
-            if pk != child.slot.current_job():
+            if child not in self.tree.children:  # stopped hard for another of its jobs
+                continue
+            if pk not in child.slot.running_jobs():
                 # Claimed by the process but not running (waiting its turn in the batch, or
                 # run and not recorded yet): the process looks before it starts the job.
                 if cancel_at is not None and pk not in self.cancel_noted:
@@ -99,6 +103,7 @@ class Watchdog:
                 child,
                 Outcome.STALLED,
                 "stalled: no heartbeat() within the job's heartbeat_timeout",
+                [pk],
             )
         elif pk not in self.cancel_signalled:
             self.cancel_signalled.add(pk)
@@ -108,18 +113,24 @@ class Watchdog:
                 child,
                 Outcome.CANCELLED,
                 "cancelled; stopped hard after the cancel grace period",
+                [pk],
             )
 
-    def kill(self, child: Child, outcome: str, reason: str) -> None:
-        """Stop a process hard, on purpose (its job is past its timeout, cancelled or stalled,
-        or the shutdown cannot wait): record the end of its job and hand it back to the
-        supervisor. Logged as what it is, ``worker.process_killed``, not as a death."""
+    def kill(
+        self, child: Child, outcome: str, reason: str, culprits: list[Any] | None = None
+    ) -> None:
+        """Stop a process hard, on purpose (a job of it is past its timeout, cancelled or
+        stalled: ``culprits``; or the shutdown cannot wait: every job it runs): record
+        ``outcome`` for those jobs, put its other jobs back in the queue, and hand the process
+        back to the supervisor. Logged as what it is, ``worker.process_killed``, not as a
+        death."""
         child.process.kill()
         child.process.join()
-        job = child.slot.current_job()
+        jobs = child.slot.running_jobs() if culprits is None else culprits
+        job = jobs[0] if len(jobs) == 1 else ",".join(str(pk) for pk in jobs) or None
         self.hard_stops += 1
         try:
-            ended = maintenance.end_process_jobs(child.worker_id, job, outcome, reason)
+            ended = maintenance.end_process_jobs(child.worker_id, jobs, outcome, reason)
         finally:
             # Out of the tree even when the database is away (the write above raised): the
             # supervisor must still be able to end; the job stays running and is rescued.

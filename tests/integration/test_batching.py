@@ -179,7 +179,7 @@ def test_body__an_interruption_left_after_a_job_does_not_reach_the_next():
 def test_end_process_jobs__ends_the_running_job_and_puts_back_the_rest():
     defs.add.enqueue_many([[i, i] for i in range(3)])
     running, waiting, ran = claim(3)
-    ended = maintenance.end_process_jobs(WORKER, running.pk, Outcome.TIMEOUT, "stopped hard")
+    ended = maintenance.end_process_jobs(WORKER, [running.pk], Outcome.TIMEOUT, "stopped hard")
     assert ended == 3
     (attempt,) = JobAttempt.objects.filter(job=running)
     assert (attempt.outcome, attempt.error_message) == ("timeout", "stopped hard")

@@ -25,7 +25,7 @@ fork = multiprocessing.get_context("fork")
 def running_child(job: Job) -> Child:
     """A process that sleeps, standing in for a worker process past the job's deadline."""
     slot = Slot(
-        deadline=fork.Value("d", time.time() - 1),
+        deadline=fork.RawArray("d", [time.time() - 1]),
         processed=fork.Value("i", 0),
         failed=fork.Value("i", 0),
         current=fork.RawArray("c", 16),
