@@ -46,6 +46,7 @@ class LoopOptions:
     max_jobs: int | None = None
     idle_interval: float = 1.0
     recurring: bool = True
+    slots: int | None = None  # None: DJANGO_JOBS_SLOTS
 
 
 @dataclass
