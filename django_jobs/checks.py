@@ -15,6 +15,8 @@ Hints carry the fix itself: an installed package has no docs folder to point at.
 * ``django_jobs.E010`` a job definition has an invalid option (found in a ``jobs.py``)
 * ``django_jobs.E011`` two job definitions share one ``(name, version)``
 * ``django_jobs.E012`` a job definition's schedule is invalid (cron, misfire, arguments)
+* ``django_jobs.E013`` a job definition's ``run_mode`` does not fit its function, or ``atomic``
+* ``django_jobs.E014`` ``durable=False`` on a job definition without a schedule
 """
 
 from __future__ import annotations

@@ -197,6 +197,13 @@ SETTINGS: dict[str, Setting] = {
             _number(1, integer=True),
         ),
         Setting(
+            "SLOTS",
+            10,
+            "How many async and thread jobs one worker process runs at once; a 'process' job "
+            "runs alone in its process.",
+            _number(1, integer=True),
+        ),
+        Setting(
             "PREFETCH",
             50,
             "Jobs a worker process claims beyond its free slots.",

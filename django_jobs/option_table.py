@@ -90,6 +90,8 @@ OPTIONS: dict[str, Option] = {
         Option("on_shutdown", opt.on_shutdown, frozenset({DEFINITION, TASK})),
         Option("result_ttl", opt.ttl, _ALSO_FOR_TASKS),
         Option("atomic", opt.flag, frozenset({DEFINITION, TASK})),
+        # Not a BACKEND default: 'async' fits only async def tasks, 'thread' only def ones.
+        Option("run_mode", opt.run_mode, frozenset({DEFINITION, RECURRING, TASK})),
         Option(
             "cron",
             opt.cron,
@@ -102,6 +104,12 @@ OPTIONS: dict[str, Option] = {
             frozenset({DEFINITION, RECURRING}),
             recurring=opt.seconds(allow_zero=True, allow_none=False),
             not_for_tasks="a schedule needs @job(interval=...)",
+        ),
+        Option(
+            "durable",
+            opt.flag,
+            frozenset({DEFINITION, RECURRING}),
+            not_for_tasks="a schedule is made non-durable with @job(cron=..., durable=False)",
         ),
         Option("meta", opt.meta, frozenset({DEFINITION, TASK}) | _PER_ENQUEUE),
         Option("id", opt.job_id, _PER_ENQUEUE),

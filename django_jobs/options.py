@@ -9,6 +9,7 @@ enqueue). Which option has which check, and where each may be given, is the tabl
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,10 +29,13 @@ Check = Callable[[Any], Any]
 
 ON_SHUTDOWN = ("finish", "requeue", "stop")
 ON_CONFLICT = ("return", "raise", "replace")
+RUN_MODES = ("async", "thread", "process")
 PRIORITY_RANGE = (-100, 100)
 MAX_DELAY = timedelta(days=36_525)  # a hundred years: a date any database can store
 DEFINITION_ERROR = "django_jobs.E010"
 SCHEDULE_ERROR = "django_jobs.E012"
+RUN_MODE_ERROR = "django_jobs.E013"  # a run_mode that does not fit the function or atomic
+DURABLE_ERROR = "django_jobs.E014"  # durable=False without a schedule
 
 
 class Problem(ValueError):
@@ -200,6 +204,15 @@ def on_shutdown(value: Any) -> str:
     if value not in ON_SHUTDOWN:
         raise Problem(f"must be one of {', '.join(ON_SHUTDOWN)}, got {value!r}")
     return value
+
+
+def run_mode(value: Any) -> str | None:
+    """``"async"``, ``"thread"`` or ``"process"``; ``None``: the function's default."""
+    if value is None or (isinstance(value, str) and value in RUN_MODES):
+        return value
+    close = difflib.get_close_matches(str(value), RUN_MODES, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise Problem(f"must be one of {', '.join(RUN_MODES)}, got {value!r}{hint}")
 
 
 def flag(value: Any) -> bool:

@@ -49,8 +49,11 @@ class Definition:
     on_shutdown: str = "finish"
     result_ttl: timedelta | None = _UNSET
     atomic: bool = False
+    run_mode: str | None = None  # "async", "thread" or "process"; None: effective_run_mode
     cron: Cron | None = None
     interval: float | None = None
+    #: A recurring definition's runs: ``False`` runs each due tick without a Job row.
+    durable: bool = True
     meta: dict[str, Any] = field(default_factory=dict)
     #: RecurringJob.max_retries: consecutive failures before the schedule is skipped.
     max_failures: int | None = None
@@ -66,6 +69,14 @@ class Definition:
     @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.func)
+
+    @property
+    def effective_run_mode(self) -> str:
+        """How a worker runs its jobs: ``run_mode``, else "async" for an ``async def``, else
+        "process"."""
+        if self.run_mode is not None:
+            return self.run_mode
+        return "async" if self.is_async else "process"
 
     @property
     def module(self) -> str:

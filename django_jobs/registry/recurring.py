@@ -16,7 +16,7 @@ from django_jobs.exceptions import JobDefinitionError
 from django_jobs.option_table import RECURRING, names
 from django_jobs.registry.definition import Definition, default_name
 from django_jobs.registry.store import registry
-from django_jobs.registry.validate import check_identity, checked_options
+from django_jobs.registry.validate import check_identity, check_run_mode, checked_options
 
 
 class RecurringJob:
@@ -24,8 +24,9 @@ class RecurringJob:
 
     ``interval``: seconds between runs (0: every worker loop iteration); ``max_retries``:
     consecutive failures before the schedule is skipped (0: unlimited); ``timeout``: seconds
-    (0: none). Optional ``name``, ``version``, ``queue``, ``priority``. Set ``abstract = True``
-    on a base class that should not be registered itself.
+    (0: none). Optional ``name``, ``version``, ``queue``, ``priority``, ``run_mode`` and
+    ``durable`` (``False``: runs without a Job row). Set ``abstract = True`` on a base class
+    that should not be registered itself.
     """
 
     interval: ClassVar[float] = 0
@@ -35,6 +36,8 @@ class RecurringJob:
     version: ClassVar[int] = 1
     queue: ClassVar[str | None] = None
     priority: ClassVar[int] = 0
+    run_mode: ClassVar[str | None] = None
+    durable: ClassVar[bool] = True
     abstract: ClassVar[bool] = True
     definition: ClassVar[Definition]
 
@@ -57,6 +60,7 @@ def _recurring_definition(cls: type[RecurringJob]) -> Definition:
     attributes = {option: getattr(cls, option) for option in names(RECURRING)}
     clean = checked_options(def_name, attributes, RECURRING)
     check_identity(def_name, cls.version, cls.run)
+    check_run_mode(def_name, cls.run, clean["run_mode"])
     return Definition(
         name=def_name,
         version=cls.version,
@@ -70,6 +74,8 @@ def _recurring_definition(cls: type[RecurringJob]) -> Definition:
         interval=clean["interval"],
         cron=None,
         max_failures=clean["max_retries"] or None,
+        run_mode=clean["run_mode"],
+        durable=clean["durable"],
     )
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from django_jobs import options as opt
+from django_jobs.exceptions import JobDefinitionError
 from django_jobs.option_table import DEFINITION, OPTIONS, did_you_mean, names
 
 
@@ -38,9 +39,62 @@ def validated(
     check_identity(name, version, func)
     out = checked_options(name, options, DEFINITION)
     _check_schedule(name, func, out)
-    if out.get("atomic") and inspect.iscoroutinefunction(func):
-        opt.fail(name, "atomic", "is only available for sync (def) functions, not async def")
+    _check_atomic(name, func, out)
+    check_run_mode(name, func, out.get("run_mode"))
+    _check_durable(name, out)
     return out
+
+
+def _check_atomic(name: str, func: Callable[..., Any], out: dict[str, Any]) -> None:
+    """``atomic=True`` only where the body can share the record's transaction."""
+    if not out.get("atomic"):
+        return
+    if out.get("run_mode") == "async":
+        _refuse(
+            name,
+            "atomic=True cannot run with run_mode='async': an atomic job's body and its record "
+            "share one transaction on the worker's connection, which the event loop cannot "
+            "hold; use a plain def function with run_mode='thread' or 'process'",
+            opt.RUN_MODE_ERROR,
+        )
+    if inspect.iscoroutinefunction(func):
+        opt.fail(name, "atomic", "is only available for sync (def) functions, not async def")
+
+
+def _check_durable(name: str, out: dict[str, Any]) -> None:
+    """``durable=False`` only on a schedule: a job enqueued by hand always has its row."""
+    if out.get("durable") is False and out.get("cron") is None and out.get("interval") is None:
+        _refuse(
+            name,
+            "durable=False is only for recurring definitions (cron= or interval=), and this "
+            "one has no schedule: remove durable=False, or give it a schedule",
+            opt.DURABLE_ERROR,
+        )
+
+
+def check_run_mode(name: str, func: Callable[..., Any], run_mode: str | None) -> None:
+    """A ``run_mode`` that fits the function: "async" an ``async def``, "thread" a ``def``."""
+    what = getattr(func, "__qualname__", None) or repr(func)
+    is_async = inspect.iscoroutinefunction(func)
+    if run_mode == "async" and not is_async:
+        _refuse(
+            name,
+            f"run_mode='async' needs an async def function; {what} is a plain def: "
+            "use run_mode='thread' or 'process'",
+            opt.RUN_MODE_ERROR,
+        )
+    if run_mode == "thread" and is_async:
+        _refuse(
+            name,
+            f"run_mode='thread' needs a plain def function; {what} is an async def, which "
+            "runs on the worker's event loop: use run_mode='async' or 'process'",
+            opt.RUN_MODE_ERROR,
+        )
+
+
+def _refuse(name: str, problem: str, check_id: str) -> NoReturn:
+    """A problem of several options together (``fail`` names one option)."""
+    raise JobDefinitionError(f"job definition {name!r}: {problem}", check_id=check_id)
 
 
 def _check_schedule(name: str, func: Callable[..., Any], out: dict[str, Any]) -> None:

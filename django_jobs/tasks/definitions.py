@@ -6,7 +6,8 @@ every task with its backend, and ``JobsBackend.validate_task`` registers it), wh
 when the worker imports the apps' ``tasks.py`` and ``jobs.py`` modules at start-up.
 
 The registered callable wraps the task function: with ``takes_context=True`` it builds the
-framework's ``TaskContext`` for the running job; an ``async def`` task stays ``async def``.
+framework's ``TaskContext`` for the running job; an ``async def`` task stays ``async def``, so
+its ``effective_run_mode`` is "async" unless the task's own ``run_mode`` says otherwise.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class LoopOptions:
 
     def slot_count(self) -> int:
         """How many async and thread jobs a process runs at once."""
-        return self.slots or getattr(jobs_settings, "SLOTS", 10)
+        return self.slots or jobs_settings.SLOTS
 
 
 @dataclass

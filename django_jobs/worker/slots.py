@@ -60,8 +60,7 @@ def run_mode(definition: Definition | None) -> str:
     an unknown definition: it fails, or is deferred, in the loop itself)."""
     if definition is None:
         return PROCESS
-    mode = getattr(definition, "effective_run_mode", None)
-    return mode or (ASYNC if definition.is_async else PROCESS)
+    return definition.effective_run_mode
 
 
 class SoftTimeout(JobTimeout):

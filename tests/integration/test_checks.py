@@ -72,7 +72,16 @@ def test_checks__E004_unsupported_vendor(monkeypatch):
     assert "django_jobs.E004" in ids(run_checks())
 
 
-@pytest.mark.parametrize("check_id", ["django_jobs.E010", "django_jobs.E011", "django_jobs.E012"])
+@pytest.mark.parametrize(
+    "check_id",
+    [
+        "django_jobs.E010",
+        "django_jobs.E011",
+        "django_jobs.E012",
+        "django_jobs.E013",
+        "django_jobs.E014",
+    ],
+)
 def test_checks__definition_errors_reported(clean_registry, check_id):
     clean_registry.errors.append(
         ("myapp.jobs", JobDefinitionError("job definition 'x': bad", check_id=check_id))

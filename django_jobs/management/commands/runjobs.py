@@ -75,7 +75,14 @@ class Command(BaseCommand):
             type=positive_int,
             default=None,
             metavar="N",
-            help="Worker processes, each running one job at a time (default: CPU count).",
+            help="Worker processes (default: CPU count).",
+        )
+        parser.add_argument(
+            "--slots",
+            type=positive_int,
+            default=None,
+            metavar="N",
+            help="Async and thread jobs each process runs at once (default: DJANGO_JOBS_SLOTS).",
         )
         parser.add_argument("--burst", action="store_true", help="Run what is ready, then exit 0.")
         parser.add_argument(
@@ -123,6 +130,7 @@ class Command(BaseCommand):
             max_jobs=options["max_jobs"],
             idle_interval=options["idle_interval"] or jobs_settings.IDLE_INTERVAL,
             recurring=not options["no_recurring"],
+            slots=options["slots"],
         )
         concurrency = options["concurrency"] or os.cpu_count() or 1
         supervisor = Supervisor(loop_options, concurrency, name=options["worker_id"] or "")
@@ -148,8 +156,10 @@ class Command(BaseCommand):
             else "every queue"
         )
         mode = " (burst)" if options.burst else ""
+        slots = options.slots or jobs_settings.SLOTS
         self.stdout.write(
             f"django_jobs worker {supervisor.worker_id}{mode}\n"
-            f"  queues: {served}\n  concurrency: {concurrency}\n  database: {where}\n"
+            f"  queues: {served}\n  concurrency: {concurrency}\n  slots: {slots}\n"
+            f"  database: {where}\n"
         )
         self.stdout.flush()
