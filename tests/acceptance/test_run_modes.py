@@ -199,7 +199,6 @@ def test_blocked_event_loop__warns_naming_the_job(workers):
     assert done.returncode == 0, done.stderr
     warned = [line for line in done.stderr.splitlines() if "worker.event_loop_blocked" in line]
     assert warned and f"job={blocker.pk}" in warned[0], done.stderr
-    assert "WARNING" in warned[0]
     assert {state(j) for j in others} == {"succeeded"}
 
 

@@ -55,7 +55,7 @@ def thread_stuck() -> str:
     return "never stopped"
 
 
-@job(max_retries=0)
+@job(timeout=0.3, max_retries=0)
 async def async_ignores_timeout() -> str:
     """Swallows the cancellation of its timeout and keeps the event loop: a hard stop."""
     try:
