@@ -12,6 +12,11 @@ Commands:
 * ``drain --jobs N --concurrency K``: enqueue N no-op jobs, then time
   ``manage.py runjobs --burst --concurrency K --no-recurring`` and check that each job ran
   exactly once;
+* ``run-mode --job NAME --jobs N --processes K --slots S --sleep SECONDS``: enqueue N jobs
+  of one of the run-mode jobs (each waits SECONDS), then time ``runjobs --burst --concurrency K
+  --slots S --no-recurring`` (``--slots`` only where run modes exist), check that each job ran
+  exactly once, and count how many bodies ran at once; ``{"skipped": ...}`` for the async and
+  thread jobs where there are no run modes;
 * ``latency --jobs N --rate R``: an idle ``runjobs`` worker, N ``stamp`` jobs enqueued at R
   per second; latency per job is ``started_at - created_at``;
 * ``claim --claims N --limit L [--raw-url URL]``: time ``claim_jobs`` (and, with a URL, the
@@ -92,13 +97,19 @@ def drain(jobs: int, concurrency: int, timeout: float) -> dict[str, Any]:
     for first in range(0, jobs, 1000):
         noop.enqueue_many([{}] * min(1000, jobs - first))
     enqueue_seconds = time.perf_counter() - started
+    drained = drain_burst(jobs, ["--concurrency", str(concurrency)], timeout)
+    return {**drained, "enqueue_seconds": enqueue_seconds}
+
+
+def drain_burst(jobs: int, args: list[str], timeout: float) -> dict[str, Any]:
+    """``runjobs --burst ARGS`` on the ``jobs`` enqueued jobs; verify, measure."""
     from django.db import connections
 
     connections.close_all()
     with tempfile.TemporaryFile("w+") as log:
         started = time.perf_counter()
         process = subprocess.run(
-            runjobs_command("--burst", "--concurrency", str(concurrency)),
+            runjobs_command("--burst", *args),
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -116,7 +127,7 @@ def drain(jobs: int, concurrency: int, timeout: float) -> dict[str, Any]:
         raise RuntimeError(
             f"{exc}\nrunjobs --burst exited 0 after {wall:.1f} s:\n{output}"
         ) from None
-    return {**checked, "wall_seconds": wall, "enqueue_seconds": enqueue_seconds}
+    return {**checked, "wall_seconds": wall}
 
 
 def check_drained(jobs: int) -> dict[str, Any]:
@@ -143,6 +154,79 @@ def check_drained(jobs: int) -> dict[str, Any]:
         raise RuntimeError("drain: " + "; ".join(problems))
     seconds = (rows["last"] - rows["first"]).total_seconds()
     return {"jobs": jobs, "seconds": seconds, "rate": jobs / seconds, "exactly_once": True}
+
+
+# --- run modes --------------------------------------------------------------------------------
+
+#: The run-mode drains' jobs (``benchmarks/benchapp/jobs.py``): name -> its run mode.
+SLEEPERS = {
+    "bench.await_async": "async",
+    "bench.sleep_thread": "thread",
+    "bench.await_process": "process",
+    "bench.sleep_process": "process",
+}
+NO_RUN_MODES = "this version has no run modes"
+
+
+def run_mode(
+    name: str, jobs: int, processes: int, slots: int, seconds: float, timeout: float
+) -> dict[str, Any]:
+    """Enqueue ``jobs`` jobs ``name`` (each waits ``seconds``), drain them with ``runjobs
+    --burst --concurrency processes --slots slots``; verify, measure, and count the bodies
+    that ran at once (from the ``[pid, start, end]`` each returns).
+
+    Without run modes in this django_jobs the async and thread jobs do not exist: the result
+    is ``{"skipped": ...}``; the process ones run without ``--slots`` (the option is missing
+    too), as every job runs today.
+    """
+    from benchmarks.benchapp.jobs import RUN_MODES
+    from django_jobs.models import Job
+
+    mode = SLEEPERS[name]
+    if mode != "process" and not RUN_MODES:
+        return {"skipped": NO_RUN_MODES, "run_mode": mode}
+    sleeper = definition(name)
+    started = time.perf_counter()
+    for first in range(0, jobs, 1000):
+        sleeper.enqueue_many([{"seconds": seconds}] * min(1000, jobs - first))
+    enqueue_seconds = time.perf_counter() - started
+    args = ["--concurrency", str(processes)]
+    if RUN_MODES:
+        args += ["--slots", str(slots)]
+    drained = drain_burst(jobs, args, timeout)
+    bodies = list(Job.objects.values_list("result", flat=True))
+    return {
+        **drained,
+        "run_mode": getattr(sleeper, "run_mode", "process"),
+        "processes": processes,
+        "slots": slots if RUN_MODES else None,
+        "sleep_seconds": seconds,
+        **overlap(bodies),
+        "enqueue_seconds": enqueue_seconds,
+    }
+
+
+def overlap(bodies: list[list[float]]) -> dict[str, Any]:
+    """How many of the ``[pid, start, end]`` bodies ran at once: overall, in one process."""
+    by_pid: dict[int, list[tuple[float, float]]] = {}
+    for pid, begun, ended in bodies:
+        by_pid.setdefault(int(pid), []).append((begun, ended))
+    return {
+        "peak_running": peak([span for spans in by_pid.values() for span in spans]),
+        "peak_running_per_process": max(peak(spans) for spans in by_pid.values()),
+        "processes_used": len(by_pid),
+        "body_p50_ms": statistics.median(ended - begun for _, begun, ended in bodies) * 1000,
+    }
+
+
+def peak(spans: list[tuple[float, float]]) -> int:
+    """The most spans open at one time (one ending when another starts: not both open)."""
+    events = sorted([(begun, 1) for begun, _ in spans] + [(ended, -1) for _, ended in spans])
+    running = most = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    return most
 
 
 # --- pickup latency ---------------------------------------------------------------------------
@@ -323,6 +407,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     dr.add_argument("--jobs", type=int, required=True)
     dr.add_argument("--concurrency", type=int, required=True)
     dr.add_argument("--timeout", type=float, default=1800)
+    rm = sub.add_parser("run-mode")
+    rm.add_argument("--job", choices=tuple(SLEEPERS), required=True)
+    rm.add_argument("--jobs", type=int, required=True)
+    rm.add_argument("--processes", type=int, required=True)
+    rm.add_argument("--slots", type=int, required=True)
+    rm.add_argument("--sleep", type=float, required=True)
+    rm.add_argument("--timeout", type=float, default=1800)
     lat = sub.add_parser("latency")
     lat.add_argument("--jobs", type=int, required=True)
     lat.add_argument("--rate", type=float, required=True)
@@ -342,6 +433,15 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         return enqueue_many(options.jobs, options.batch)
     if options.command == "drain":
         return drain(options.jobs, options.concurrency, options.timeout)
+    if options.command == "run-mode":
+        return run_mode(
+            options.job,
+            options.jobs,
+            options.processes,
+            options.slots,
+            options.sleep,
+            options.timeout,
+        )
     if options.command == "latency":
         return latency(options.jobs, options.rate, options.timeout)
     return claim(options.claims, options.limit, options.raw_url)

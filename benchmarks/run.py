@@ -65,12 +65,31 @@ class Sizes:
     claims: int
     claim_limit: int = 10
     claim_spare: int = 1_000
+    #: The run-mode drains: jobs of the async and thread ones, jobs of the process ones,
+    #: ``runjobs --concurrency`` and ``--slots``, and how long each job waits.
+    mode_jobs: int = 2_000
+    mode_process_jobs: int = 100
+    mode_processes: int = 2
+    mode_slots: int = 50
+    mode_sleep: float = 0.1
 
 
 SIZES = {
-    "small": Sizes(300, 100, 1_000, 20, 20.0, (10_000, 100_000), 40),
+    "small": Sizes(
+        300, 100, 1_000, 20, 20.0, (10_000, 100_000), 40, mode_jobs=400, mode_process_jobs=20
+    ),
     "full": Sizes(10_000, 1_000, 20_000, 200, 20.0, (10_000, 1_000_000, 5_000_000), 200),
 }
+
+#: The run-mode scenarios: their job (benchmarks/benchapp/jobs.py), its run mode, its body.
+RUN_MODES = {
+    "run_mode_async": ("bench.await_async", "async", "await sleep"),
+    "run_mode_thread": ("bench.sleep_thread", "thread", "time.sleep"),
+    "run_mode_process_await": ("bench.await_process", "process", "await sleep"),
+    "run_mode_process_sleep": ("bench.sleep_process", "process", "time.sleep"),
+}
+#: ``--only`` names that stand for several scenarios.
+GROUPS = {"run_modes": list(RUN_MODES)}
 
 
 def rows_label(rows: int) -> str:
@@ -80,7 +99,15 @@ def rows_label(rows: int) -> str:
 
 def scenario_ids(sizes: Sizes) -> list[str]:
     """Every scenario a run at ``sizes`` reports, in order."""
-    return ["enqueue_one", "enqueue_many", "drain_1", "drain_2", "latency", *claim_ids(sizes)]
+    return [
+        "enqueue_one",
+        "enqueue_many",
+        "drain_1",
+        "drain_2",
+        "latency",
+        *claim_ids(sizes),
+        *RUN_MODES,
+    ]
 
 
 def claim_ids(sizes: Sizes) -> list[str]:
@@ -363,6 +390,25 @@ def scenario_claim(server: Server, sizes: Sizes, rows: int) -> dict[str, Any]:
     return {"finished_rows": rows, "queued_rows": queued, "seed_seconds": seconds, **measured}
 
 
+def scenario_run_mode(server: Server, sizes: Sizes, name: str) -> dict[str, Any]:
+    """A burst drain of jobs that wait ``mode_sleep`` each, next to the bound the worker's
+    processes and slots put on it: ``processes x slots / sleep`` (process mode: one job at a
+    time per process, ``processes / sleep``)."""
+    job, mode, _ = RUN_MODES[name]
+    jobs = sizes.mode_process_jobs if mode == "process" else sizes.mode_jobs
+    at_once = sizes.mode_processes * (1 if mode == "process" else sizes.mode_slots)
+    with fresh(server, name) as location:
+        args = ["run-mode", "--job", job, "--jobs", str(jobs), "--sleep", str(sizes.mode_sleep)]
+        args += ["--processes", str(sizes.mode_processes), "--slots", str(sizes.mode_slots)]
+        result = {"django_jobs": djbench(server, location, *args)}
+    result["bound"] = at_once / sizes.mode_sleep
+    skipped = result["django_jobs"].get("skipped")
+    if skipped:
+        result["skipped"] = skipped
+        progress(f"{server.engine}: {name} skipped: {skipped}")
+    return result
+
+
 def scenarios(sizes: Sizes) -> list[tuple[str, Callable[[Server], dict[str, Any]]]]:
     plan: list[tuple[str, Callable[[Server], dict[str, Any]]]] = [
         ("enqueue_one", lambda s: scenario_enqueue_one(s, sizes)),
@@ -373,6 +419,8 @@ def scenarios(sizes: Sizes) -> list[tuple[str, Callable[[Server], dict[str, Any]
     ]
     for rows in sizes.claim_rows:
         plan.append((f"claim_{rows_label(rows)}", lambda s, r=rows: scenario_claim(s, sizes, r)))
+    for name in RUN_MODES:
+        plan.append((name, lambda s, n=name: scenario_run_mode(s, sizes, n)))
     return plan
 
 
@@ -481,7 +529,7 @@ def ratio_target(figure: Figure, minimum: float) -> Figure:
 def figures(engine: str, sizes: Sizes, results: dict[str, Any]) -> list[Figure]:
     """The table's rows; targets apply on PostgreSQL (SQLite has no baseline).
 
-    A run with ``--only`` has the rows of the scenarios it ran.
+    A run with ``--only`` has the rows of the scenarios it ran; a skipped scenario has none.
     """
     pg = engine == "postgres"
     rows = []
@@ -494,6 +542,9 @@ def figures(engine: str, sizes: Sizes, results: dict[str, Any]) -> list[Figure]:
     ):
         if all(name in results for name in needed):
             rows += make()
+    for name in RUN_MODES:
+        if name in results and "skipped" not in results[name]:
+            rows.append(run_mode_figure(sizes, name, results[name]))
     return rows
 
 
@@ -552,6 +603,19 @@ def latency_figures(results: dict[str, Any], pg: bool) -> list[Figure]:
                 figure.target, figure.met = f"<= {limit:g} ms", figure.value <= limit
         rows.append(figure)
     return rows
+
+
+def run_mode_figure(sizes: Sizes, name: str, found: dict[str, Any]) -> Figure:
+    """jobs/s of a run-mode drain, its baseline the bound: the ratio is the share of it."""
+    _, mode, body = RUN_MODES[name]
+    processes, slots, sleep = sizes.mode_processes, sizes.mode_slots, sizes.mode_sleep
+    if mode == "process":
+        label = f"{body} {sleep:g} s, process, {processes} processes"
+        bound = f"bound {processes}/{sleep:g} s"
+    else:
+        label = f"{body} {sleep:g} s, {mode}, {processes}x{slots} slots"
+        bound = f"bound {processes}x{slots}/{sleep:g} s"
+    return Figure(name, label, found["django_jobs"]["rate"], "jobs/s", found["bound"], bound)
 
 
 def claim_figures(sizes: Sizes, results: dict[str, Any], pg: bool) -> list[Figure]:
@@ -623,6 +687,9 @@ def table(document: dict[str, Any]) -> str:
             c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))
         ]
         out.append("  ".join(cells).rstrip())
+    for name, found in document["scenarios"].items():
+        if "skipped" in found:
+            out.append(f"{name}: skipped: {found['skipped']}")
     return "\n".join(out)
 
 
@@ -645,7 +712,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         type=scenario_list,
         default=None,
         metavar="SCENARIO[,SCENARIO...]",
-        help="run only these scenarios, e.g. enqueue_one,enqueue_many (default: all)",
+        help="run only these scenarios, e.g. enqueue_one,enqueue_many; run_modes: the four "
+        "run-mode drains (default: all)",
     )
     parser.add_argument(
         "--prepared",
@@ -664,15 +732,17 @@ KNOWN_SCENARIOS = {*scenario_ids(SIZES["small"]), *scenario_ids(SIZES["full"])}
 
 
 def scenario_list(text: str) -> list[str]:
-    """``--only``'s value: comma-separated scenario names, each one this script knows."""
+    """``--only``'s value: comma-separated scenario names, each one this script knows, or a
+    name of ``GROUPS`` (its scenarios)."""
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in KNOWN_SCENARIOS]
+    unknown = [name for name in names if name not in KNOWN_SCENARIOS | set(GROUPS)]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
             f"unknown scenario {', '.join(unknown) or repr(text)}; choose from "
-            f"{', '.join(sorted(KNOWN_SCENARIOS))}"
+            f"{', '.join(sorted(KNOWN_SCENARIOS | set(GROUPS)))}"
         )
-    return names
+    expanded = [one for name in names for one in GROUPS.get(name, [name])]
+    return list(dict.fromkeys(expanded))
 
 
 @contextlib.contextmanager

@@ -3,8 +3,10 @@
 A smoke test only: figures depend on the machine, so no timing is asserted here (SPEC §12:
 throughput and latency are measured by the benchmark, not by timed tests). What is checked:
 the command exits 0, the JSON names every scenario with its figures, and every drain ran
-each job exactly once. SQLite always; PostgreSQL on the server of this test run
-(``DJANGO_JOBS_TEST_DATABASE_URL``), skipped when there is none (or it is MariaDB's).
+each job exactly once. The async and thread run-mode drains need ``@job(run_mode=...)``:
+where django_jobs has no run modes they are reported as skipped, with no figures. SQLite
+always; PostgreSQL on the server of this test run (``DJANGO_JOBS_TEST_DATABASE_URL``),
+skipped when there is none (or it is MariaDB's).
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ SCENARIOS = {
     "claim_10k",
     "claim_100k",
 }
+#: The run-mode drains: whether each needs run modes (else it is skipped, and says so).
+RUN_MODES = {
+    "run_mode_async": True,
+    "run_mode_thread": True,
+    "run_mode_process_await": False,
+    "run_mode_process_sleep": False,
+}
+NO_RUN_MODES = "this version has no run modes"
 #: The raw psycopg baselines measured next to each scenario on PostgreSQL.
 BASELINES = {
     "enqueue_one": {"raw_insert_notify"},
@@ -42,22 +52,43 @@ BASELINES = {
 }
 
 
-def check_document(document: dict[str, Any], database: str) -> None:
+def check_document(document: dict[str, Any], database: str, stdout: str) -> None:
     assert document["database"] == database
     assert document["size"] == "small"
-    assert set(document["scenarios"]) == SCENARIOS
+    assert set(document["scenarios"]) == SCENARIOS | set(RUN_MODES)
     for name in ("drain_1", "drain_2"):
         drained = document["scenarios"][name]["django_jobs"]
         assert drained["exactly_once"] is True
         assert drained["jobs"] == document["sizes"]["drain_jobs"]
     latency = document["scenarios"]["latency"]["django_jobs"]
     assert latency["samples"] == document["sizes"]["latency_jobs"]
+    measured = check_run_modes(document, stdout)
     reported = {figure["scenario"] for figure in document["figures"]}
-    assert reported == SCENARIOS | {"claim_growth"}
+    assert reported == SCENARIOS | {"claim_growth"} | measured
     assert all(figure["value"] > 0 for figure in document["figures"])
 
 
-def benchmark(database: str, tmp_path: Path, url: str | None = None) -> dict[str, Any]:
+def check_run_modes(document: dict[str, Any], stdout: str) -> set[str]:
+    """The run-mode drains ran each job once, or (async, thread: no run modes) say skipped."""
+    measured = set()
+    for name, needs_run_modes in RUN_MODES.items():
+        found = document["scenarios"][name]
+        if "skipped" in found:
+            assert needs_run_modes, f"{name} was skipped: {found['skipped']}"
+            assert found["skipped"] == NO_RUN_MODES
+            assert f"{name}: skipped: {NO_RUN_MODES}" in stdout
+            continue
+        drained = found["django_jobs"]
+        wanted = "mode_jobs" if needs_run_modes else "mode_process_jobs"
+        assert drained["exactly_once"] is True
+        assert drained["jobs"] == document["sizes"][wanted]
+        assert found["bound"] > 0
+        measured.add(name)
+    return measured
+
+
+def benchmark(database: str, tmp_path: Path, url: str | None = None) -> tuple[dict[str, Any], str]:
+    """The JSON document of a small run on ``database``, and what the run printed."""
     output = tmp_path / f"bench-{database}.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_DB_")}
     env.pop(BENCH_URL, None)
@@ -75,11 +106,12 @@ def benchmark(database: str, tmp_path: Path, url: str | None = None) -> dict[str
     )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     assert "scenario" in done.stdout  # the table was printed
-    return json.loads(output.read_text())[database]
+    return json.loads(output.read_text())[database], done.stdout
 
 
 def test_benchmark_runs_on_sqlite(tmp_path: Path) -> None:
-    check_document(benchmark("sqlite", tmp_path), "sqlite")
+    document, stdout = benchmark("sqlite", tmp_path)
+    check_document(document, "sqlite", stdout)
 
 
 @pytest.mark.skipif(
@@ -87,8 +119,8 @@ def test_benchmark_runs_on_sqlite(tmp_path: Path) -> None:
     reason=f"{TEST_URL} names no PostgreSQL server",
 )
 def test_benchmark_runs_on_postgres_with_baselines(tmp_path: Path) -> None:
-    document = benchmark("postgres", tmp_path, os.environ[TEST_URL])
-    check_document(document, "postgres")
+    document, stdout = benchmark("postgres", tmp_path, os.environ[TEST_URL])
+    check_document(document, "postgres", stdout)
     for name, baselines in BASELINES.items():
         assert baselines <= set(document["scenarios"][name])
     for name in ("claim_10k", "claim_100k"):
