@@ -156,9 +156,7 @@ def test_sigterm__each_slot_job_follows_its_on_shutdown(workers):
     stop = defs.async_long_stop.enqueue()
     everyone = [*finish, *requeue, stop]
     process = workers.start("--concurrency", "1", "--slots", "5", log=True)
-    wait_for(
-        lambda: Job.objects.filter(pk__in=[j.pk for j in everyone], progress=0.0).count() == 5
-    )
+    wait_for(lambda: Job.objects.filter(pk__in=[j.pk for j in everyone], progress=0.0).count() == 5)
     os.kill(process.pid, signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
@@ -180,8 +178,7 @@ def test_kill9__a_process_running_ten_async_jobs_returns_all_ten(workers):
     # All ten back (lost, retried at once) and running again under new claims.
     wait_for(
         lambda: all(
-            row.claim_token not in (None, tokens[row.pk])
-            for row in Job.objects.filter(pk__in=ids)
+            row.claim_token not in (None, tokens[row.pk]) for row in Job.objects.filter(pk__in=ids)
         ),
         timeout=60,
     )

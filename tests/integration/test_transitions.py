@@ -44,9 +44,7 @@ CASES = [(name, source) for name, tr in t.ALL.items() for source in tr.sources]
 
 def _fields(name):
     now, token = timezone.now(), uuid.uuid4()
-    return {
-        k: now if v == "now" else token if v == "token" else v for k, v in FIELDS[name].items()
-    }
+    return {k: now if v == "now" else token if v == "token" else v for k, v in FIELDS[name].items()}
 
 
 def _row(state):

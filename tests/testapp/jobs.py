@@ -269,5 +269,6 @@ def cancel_by_id(job_id: str) -> None:
 
     Job.objects.get(pk=job_id).cancel()
 
+
 # The run modes: async and thread jobs sharing one worker process.
 from tests.testapp import mode_jobs  # noqa: E402, F401
