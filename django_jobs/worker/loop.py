@@ -87,6 +87,7 @@ class WorkerLoop:
         self.cancel_check = False  # CANCEL_SIGNAL came: which slot jobs were cancelled?
         self.term_received = False  # SIGTERM: each slot job follows its on_shutdown
         self.concurrent_claims = False  # the last claim held async or thread jobs
+        self.alone_waiting = False  # a "process" job was handed back: claim once idle
 
     def install_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -176,8 +177,10 @@ class WorkerLoop:
             self.completions.flush()
             return ended
         fresh = None  # the first job of a new claim starts at its claim's time
+        if self.alone_waiting and not self.slots.busy:
+            self.alone_waiting = False
         if not self.claimed:
-            if not self.slots.free or not self._claim_batch(queues):
+            if not self.slots.free or self.alone_waiting or not self._claim_batch(queues):
                 self.completions.flush()
                 return ended
             fresh = self.claimed[0] if self.claimed else None
@@ -222,7 +225,11 @@ class WorkerLoop:
                 if not self.slots.free:
                     break  # it waits in ``claimed`` for a slot
             elif self.slots.busy:
-                break  # a "process" job runs alone: once the slots' jobs have ended
+                # A "process" job runs alone: back to the queue for an idle process (or
+                # this one, which claims nothing more until its slots are empty).
+                self._hand_back([self.claimed.pop(0)])
+                self.alone_waiting = True
+                continue
             self.claimed.pop(0)
             if job is not fresh:  # it waited for its turn: it starts now
                 job.started_at = timezone.now()

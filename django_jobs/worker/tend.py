@@ -109,7 +109,7 @@ def wait_seconds(loop: WorkerLoop) -> float:
     the next thread job's timeout, or the next look at the event loop."""
     slots, now = loop.slots, time.monotonic()
     seconds = loop.options.idle_interval
-    if slots.free and not loop.stopping and not loop.claimed:
+    if slots.free and not (loop.stopping or loop.claimed or loop.alone_waiting):
         seconds = min(seconds, BUSY_POLL)
     if any(running.mode == ASYNC for running in slots.running.values()):
         seconds = min(seconds, BLOCKED_AFTER / 2)
