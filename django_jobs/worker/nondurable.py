@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -89,7 +90,7 @@ def _book(name: str, result: Result, ended: datetime, duration: float) -> None:
 
 
 def _report(name: str, tick: datetime, result: Result, duration: float) -> None:
-    fields = {"schedule": name, "tick": tick.isoformat(), "duration": duration}
+    fields: dict[str, Any] = {"schedule": name, "tick": tick.isoformat(), "duration": duration}
     if result.ok:
         log_event("schedule.run_succeeded", **fields)
         return
