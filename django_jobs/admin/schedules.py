@@ -1,7 +1,9 @@
-"""The Schedule admin: enable, disable, re-enable a skipped schedule, run now, next runs."""
+"""The Schedule admin: enable, disable, re-enable a skipped schedule, run now, next runs,
+and how the last run ended."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
@@ -17,6 +19,9 @@ from django_jobs.admin.filters import SkippedFilter
 from django_jobs.exceptions import UnknownJob
 from django_jobs.models import Schedule
 from django_jobs.registry import registry
+
+#: The badge of a schedule whose runs have no job row (``durable=False``).
+NOT_DURABLE = "not durable"
 
 
 def switch(method: str) -> Any:
@@ -63,7 +68,7 @@ class ScheduleAdmin(ReadOnlyMixin, JobsModelAdmin):
         "failures",
         "consecutive_failures",
     )
-    list_filter = ("enabled", SkippedFilter, "kind")
+    list_filter = ("enabled", SkippedFilter, "kind", "durable")
     search_fields = ("name",)
     sortable_by = ("schedule_name", "next_run")
     actions = ["enable_schedules", "disable_schedules", "reenable_schedules", "run_now"]
@@ -75,6 +80,8 @@ class ScheduleAdmin(ReadOnlyMixin, JobsModelAdmin):
         ("max_runs", "max_failures", "start_at_display"),
         "next_runs",
         ("last_run_at_display", "last_job"),
+        ("last_outcome_badge", "last_duration", "durable_display"),
+        "last_error_display",
         ("runs", "failures", "consecutive_failures"),
         ("enabled", "skipped_at_display"),
         ("synced_at_display", "updated_at_display"),
@@ -100,12 +107,13 @@ class ScheduleAdmin(ReadOnlyMixin, JobsModelAdmin):
 
     @admin.display(description="status")
     def status_badge(self, schedule: Schedule) -> SafeString:
-        status = display.badge(schedule.status, schedule.status)
+        """The status; flagged when its runs are not durable, or no worker knows it here."""
+        badges = [display.badge(schedule.status, schedule.status)]
+        if not schedule.durable:
+            badges.append(display.badge(NOT_DURABLE, "not-durable"))
         if registry.find(schedule.name, schedule.version) is None:
-            return format_html(
-                "{} {}", status, display.badge(display.UNKNOWN_DEFINITION, "unknown")
-            )
-        return status
+            badges.append(display.badge(display.UNKNOWN_DEFINITION, "unknown"))
+        return format_html_join(" ", "{}", ((b,) for b in badges))
 
     @admin.display(description="schedule")
     def timing(self, schedule: Schedule) -> SafeString | str:
@@ -123,7 +131,32 @@ class ScheduleAdmin(ReadOnlyMixin, JobsModelAdmin):
 
     @admin.display(description="last run", ordering="last_run_at")
     def last_run(self, schedule: Schedule) -> SafeString | str:
-        return display.moment(schedule.last_run_at)
+        """When runs were last taken, and how the last run that ended ended."""
+        if not schedule.last_outcome:
+            return display.moment(schedule.last_run_at)
+        return format_html(
+            "{} {}", display.moment(schedule.last_run_at), self.last_outcome_badge(schedule)
+        )
+
+    @admin.display(description="last outcome", ordering="last_outcome")
+    def last_outcome_badge(self, schedule: Schedule) -> SafeString | str:
+        if not schedule.last_outcome:
+            return display.EMPTY
+        return display.badge(schedule.last_outcome, schedule.last_outcome)
+
+    @admin.display(description="last duration")
+    def last_duration(self, schedule: Schedule) -> str:
+        seconds = schedule.last_duration_seconds
+        return display.duration(None if seconds is None else timedelta(seconds=seconds))
+
+    @admin.display(description="last error")
+    def last_error_display(self, schedule: Schedule) -> SafeString | str:
+        return display.preformatted(schedule.last_error)
+
+    @admin.display(description="durable", ordering="durable")
+    def durable_display(self, schedule: Schedule) -> str:
+        """``no``: each run is run by the worker that takes its tick, with no job row."""
+        return "yes" if schedule.durable else "no"
 
     @admin.display(description="next runs")
     def next_runs(self, schedule: Schedule) -> SafeString | str:

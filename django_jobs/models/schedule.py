@@ -42,10 +42,26 @@ class Schedule(models.Model):
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_job_id = models.UUIDField(null=True, blank=True)
+    last_outcome = models.CharField(
+        max_length=12,
+        blank=True,
+        default="",
+        help_text="How the last run that ended ended: succeeded, failed, timeout, cancelled.",
+    )
+    last_error = models.TextField(
+        blank=True, default="", help_text="The error of the last run that ended, if it failed."
+    )
+    last_duration_seconds = models.FloatField(
+        null=True, blank=True, help_text="How long the last run that ended took."
+    )
     runs = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)
     consecutive_failures = models.PositiveIntegerField(default=0)
     enabled = models.BooleanField(default=True)
+    durable = models.BooleanField(
+        default=True,
+        help_text="False: each run is run by the worker that takes its tick, with no Job row.",
+    )
     skipped_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -174,47 +190,68 @@ class Schedule(models.Model):
         )
         return bool(won)
 
+    #: The longest ``last_error`` kept (the start of the message; a run's job row, when it
+    #: has one, keeps the whole error).
+    LAST_ERROR_LENGTH = 1000
+
     @classmethod
     def book_run(cls, job: Job, outcome: str, now: datetime) -> None:
         """Book a finished run of a schedule (called in the transaction that records it).
 
-        ``outcome`` is the job's final state: a success resets the consecutive failures, a
-        failure adds one, a cancellation counts as neither.
+        ``outcome`` is the job's final state (succeeded, failed or cancelled); see ``book``.
+        """
+        started = job.started_at
+        duration = (now - started).total_seconds() if started is not None else None
+        cls.book(job.name, outcome, now, error=job.last_error, duration_seconds=duration)
+
+    @classmethod
+    def book(
+        cls,
+        name: str,
+        outcome: str,
+        now: datetime,
+        *,
+        error: str = "",
+        duration_seconds: float | None = None,
+    ) -> None:
+        """Book a run of schedule ``name`` that ended at ``now``, in the caller's transaction
+        (the durable runs' ``book_run`` and the non-durable runs of ``worker.nondurable``).
+
+        A success resets the consecutive failures, a cancellation counts as neither, any other
+        outcome (failed, timeout, ...) adds one; the outcome, its error (failures only, cut at
+        ``LAST_ERROR_LENGTH``) and the duration are kept as the last ones. A ``RecurringJob``
+        plans its next run from ``now``.
         """
         from django_jobs.registry import registry
 
         alias = jobs_settings.DATABASE
-        schedule = cls.objects.using(alias).select_for_update().filter(name=job.name).first()
-        definition = registry.find(job.name)
+        schedule = cls.objects.using(alias).select_for_update().filter(name=name).first()
         if schedule is None:
             return
-        schedule._count_outcome(outcome, now)
+        failed = schedule._count_outcome(outcome, now)
+        schedule.last_outcome = outcome
+        schedule.last_error = error[: cls.LAST_ERROR_LENGTH] if failed else ""
+        schedule.last_duration_seconds = duration_seconds
+        definition = registry.find(name)
         if (
             definition is not None
             and definition.kind == "recurring"
             and not schedule.max_runs_reached
         ):
-            if outcome == State.FAILED:
+            if failed:
                 wait = recurring_backoff_seconds(schedule.consecutive_failures)
             else:
                 wait = definition.interval or 0
             schedule.next_run_at = now + timedelta(seconds=wait)
-        schedule.save(
-            using=alias,
-            update_fields=[
-                "consecutive_failures",
-                "failures",
-                "skipped_at",
-                "next_run_at",
-                "updated_at",
-            ],
-        )
+        schedule.save(using=alias, update_fields=BOOKED_FIELDS)
 
-    def _count_outcome(self, outcome: str, now: datetime) -> None:
-        """Count a run's outcome; skip the schedule after ``max_failures`` in a row."""
+    def _count_outcome(self, outcome: str, now: datetime) -> bool:
+        """Count a run's outcome; skip the schedule after ``max_failures`` in a row. Returns
+        whether the run failed (anything but a success or a cancellation)."""
+        failed = outcome not in (State.SUCCEEDED, State.CANCELLED)
         if outcome == State.SUCCEEDED:
             self.consecutive_failures = 0
-        elif outcome == State.FAILED:
+        elif failed:
             self.consecutive_failures += 1
             self.failures += 1
         limit = self.max_failures
@@ -226,3 +263,17 @@ class Schedule(models.Model):
                 schedule=self.name,
                 failures=self.consecutive_failures,
             )
+        return failed
+
+
+#: What booking a run that ended writes.
+BOOKED_FIELDS = [
+    "consecutive_failures",
+    "failures",
+    "skipped_at",
+    "next_run_at",
+    "last_outcome",
+    "last_error",
+    "last_duration_seconds",
+    "updated_at",
+]

@@ -8,6 +8,10 @@ tick's job in the same transaction only when that UPDATE changed the row; a uniq
 arithmetic is ``django_jobs.schedules`` (``following``, ``preceding``, ``due_ticks``); the
 bookkeeping of a run that ended is ``Schedule.book_run``.
 
+A non-durable definition (``durable=False``) wins its tick the same way, but the run is not
+enqueued: the worker that won it runs it at once, with no ``Job`` row
+(``django_jobs.worker.nondurable``).
+
 Cron and ``@job(interval=...)`` schedules run at fixed times (misfire policy after downtime).
 ``RecurringJob`` classes keep seed 000's cooperative semantics: the next run is planned when a
 run ends — ``interval`` after a success, ``min(2 ** consecutive_failures, 300)`` seconds after
@@ -29,6 +33,7 @@ from django_jobs.models import Job, Schedule
 from django_jobs.registry import Definition, registry
 from django_jobs.schedules import due_ticks, first_tick, following, misfire_policy, preceding
 from django_jobs.states import ACTIVE_STATES
+from django_jobs.worker import nondurable
 
 
 def recurring_definitions() -> dict[str, Definition]:
@@ -73,6 +78,8 @@ def sync_schedules(now: datetime | None = None) -> list[Schedule]:
                 for key, value in fields.items():
                     setattr(schedule, key, value)
                 schedule.next_run_at = first_tick(definition.cron, now)
+            # How runs are run, not when: switching it keeps the next run.
+            schedule.durable = nondurable.is_durable(definition)
             schedule.synced_at = now
             schedule.save(using=alias)
         synced.append(schedule)
@@ -87,7 +94,8 @@ def _needs_restart(schedule: Schedule, alias: str) -> bool:
 
 
 def enqueue_due(now: datetime | None = None) -> int:
-    """Enqueue the due ticks of every schedule this process knows; return jobs enqueued."""
+    """Enqueue the due ticks of every schedule this process knows, and run those of the
+    non-durable ones; return the number of ticks taken (jobs enqueued, runs run)."""
     now = now or timezone.now()
     alias = jobs_settings.DATABASE
     definitions = recurring_definitions()
@@ -100,12 +108,19 @@ def enqueue_due(now: datetime | None = None) -> int:
 
 
 def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str) -> int:
-    """Enqueue the due ticks of one schedule, if this worker wins them; return how many."""
-    ticks, next_at = schedule.within_max_runs(*_due(schedule, definition, now))
+    """Enqueue the due ticks of one schedule, if this worker wins them; return how many.
+
+    A non-durable schedule runs one run, for the newest due tick, after the transaction that
+    took it has committed (the run is not held in it)."""
+    durable = nondurable.is_durable(definition)
+    ticks, next_at = _due(schedule, definition, now)
+    if not durable:
+        ticks = ticks[-1:]  # catch-up ticks collapse into one run, here and now
+    ticks, next_at = schedule.within_max_runs(ticks, next_at)
     with transaction.atomic(using=alias):
         if not schedule.advance(len(ticks), next_at, now, alias):
             return 0  # another worker fired this tick
-        if ticks:
+        if ticks and durable:
             _enqueue_ticks(definition, ticks, alias)
     if ticks:
         log_event(
@@ -113,7 +128,10 @@ def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str)
             schedule=schedule.name,
             ticks=len(ticks),
             next_run=next_at.isoformat() if next_at else None,
+            durable=None if durable else False,
         )
+    if ticks and not durable:
+        nondurable.run_tick(schedule.name, definition, ticks[0])
     return len(ticks)
 
 

@@ -55,7 +55,12 @@ def rows() -> None:
     role = Role.objects.create(name="reporting", description="Nightly reports and exports")
     role.queues.set(Queue.objects.all())
     sync_schedules()
-    Schedule.objects.update(runs=1234, failures=56, consecutive_failures=3)
+    Schedule.objects.update(
+        runs=1234, failures=56, consecutive_failures=3, last_outcome="succeeded"
+    )
+    Schedule.objects.filter(name__endswith="every_second").update(
+        last_outcome="cancelled", durable=False
+    )
 
 
 @pytest.fixture

@@ -89,3 +89,23 @@ def test_browser_schedule_run_now__enqueues(admin_page, schedules):
 def test_browser_schedule_detail__next_runs(admin_page, schedules):
     admin_page.goto(f"{SCHEDULES}{schedules[DIGEST].pk}/change/")
     assert admin_page.locator("ol.dj-next-runs li").count() == 5
+
+
+def test_browser_schedule_list__last_outcome_and_not_durable(admin_page, schedules):
+    Schedule.objects.filter(name=DIGEST).update(
+        last_outcome="failed", consecutive_failures=2, durable=False
+    )
+    admin_page.goto(SCHEDULES)
+    digest = admin_page.locator("#result_list tbody tr", has_text="daily_digest")
+    assert digest.locator("td.field-last_run .dj-failed").inner_text() == "failed"
+    assert digest.locator("td.field-consecutive_failures").inner_text() == "2"
+    assert digest.locator("td.field-status_badge .dj-not-durable").inner_text() == "not durable"
+    purge = admin_page.locator("#result_list tbody tr", has_text="PurgeSessions")
+    assert purge.locator(".dj-not-durable").count() == 0
+
+
+def test_browser_schedule_detail__durable_no(admin_page, schedules):
+    Schedule.objects.filter(name=DIGEST).update(durable=False, last_duration_seconds=0.25)
+    admin_page.goto(f"{SCHEDULES}{schedules[DIGEST].pk}/change/")
+    assert admin_page.locator(".fieldBox.field-durable_display .readonly").inner_text() == "no"
+    assert admin_page.locator(".fieldBox.field-last_duration .readonly").inner_text() == "250 ms"

@@ -79,3 +79,34 @@ def test_schedule_detail__next_runs(admin_client, schedules):
 )
 def test_schedule_every__largest_whole_unit(seconds, text):
     assert every(seconds) == text
+
+
+def test_schedule_list__last_outcome_and_not_durable_badge(admin_client, schedules):
+    Schedule.objects.filter(name=DIGEST).update(last_outcome="timeout", durable=False)
+    page = admin_client.get(reverse("admin:django_jobs_schedule_changelist")).content.decode()
+    assert '<span class="dj-badge dj-timeout">timeout</span>' in page
+    assert page.count('<span class="dj-badge dj-not-durable">not durable</span>') == 1
+
+
+def test_schedule_list__durable_filter(admin_client, schedules):
+    Schedule.objects.filter(name=DIGEST).update(durable=False)
+    url = reverse("admin:django_jobs_schedule_changelist") + "?durable__exact=0"
+    page = admin_client.get(url).content.decode()
+    assert "daily_<wbr>digest" in page
+    assert "PurgeSessions" not in page
+
+
+def test_schedule_detail__last_run_error_duration_durable(admin_client, schedules):
+    Schedule.objects.filter(name=DIGEST).update(
+        last_outcome="failed",
+        last_error="builtins.RuntimeError: <the upstream> is down",
+        last_duration_seconds=1.25,
+        durable=False,
+    )
+    url = reverse("admin:django_jobs_schedule_change", args=[schedules[DIGEST].pk])
+    page = admin_client.get(url).content.decode()
+    assert '<span class="dj-badge dj-failed">failed</span>' in page
+    assert "builtins.RuntimeError: &lt;the upstream&gt; is down" in page
+    assert "1.2 s" in page
+    durable = page.index("fieldBox field-durable_display")
+    assert '<div class="readonly">no</div>' in page[durable : durable + 300]

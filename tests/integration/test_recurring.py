@@ -198,3 +198,33 @@ def test_recurring_job__cancelled_waiting_run_plans_the_next():
     purge = schedule("PurgeSessions")
     assert purge.next_run_at is not None
     assert purge.consecutive_failures == 0
+
+
+def test_durable_run__last_outcome_error_and_duration_booked(clean_registry):
+    from django_jobs import job
+
+    @job(name="failing_interval", interval=60, max_retries=0)
+    def failing() -> None:
+        raise ValueError("no data")
+
+    recurring.sync_schedules(NOW)
+    recurring.enqueue_due(NOW)
+    run_jobs()
+    ok = schedule("every_ten_minutes")
+    assert (ok.last_outcome, ok.last_error) == ("succeeded", "")
+    assert ok.last_duration_seconds is not None
+    bad = Schedule.objects.get(name="failing_interval")
+    assert (bad.last_outcome, bad.last_error) == ("failed", "builtins.ValueError: no data")
+    assert bad.durable is True
+
+
+def test_durable_run__cancelled_before_it_ran_has_no_duration():
+    recurring.sync_schedules(NOW)
+    recurring.enqueue_due(NOW)
+    Job.objects.get(name="tests.testapp.jobs.PurgeSessions").cancel()
+    purge = schedule("PurgeSessions")
+    assert (purge.last_outcome, purge.last_error, purge.last_duration_seconds) == (
+        "cancelled",
+        "",
+        None,
+    )

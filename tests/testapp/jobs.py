@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 
 from django_jobs import Backoff, Cron, RecurringJob, job
@@ -272,3 +273,22 @@ def cancel_by_id(job_id: str) -> None:
 
 # The run modes: async and thread jobs sharing one worker process.
 from tests.testapp import mode_jobs  # noqa: E402, F401
+
+#: The file that ``nondurable_tick`` appends to: registered only when this is set (the
+#: acceptance test of non-durable runs sets it for its worker processes).
+NONDURABLE_LOG_ENV = "DJANGO_JOBS_TEST_NONDURABLE_LOG"
+
+if os.environ.get(NONDURABLE_LOG_ENV):
+
+    @job(interval=1, durable=False)
+    def nondurable_tick() -> None:
+        """One line per run: the tick it runs for and the process that ran it. A run takes
+        1.5 s, so the next tick comes due while it runs: another process must take it."""
+        import time
+
+        from django_jobs.context import current_job
+
+        tick = current_job.get().scheduled_for.isoformat()
+        time.sleep(1.5)
+        with open(os.environ[NONDURABLE_LOG_ENV], "a") as log:
+            log.write(f"{tick} {os.getpid()}\n")
