@@ -18,13 +18,15 @@ def claim_ready(
     queues: list[str] | None,
     limit: int,
     worker_id: str,
+    *,
+    stale_ok: bool = False,
 ) -> list[Job]:
     """Claim up to ``limit`` ready jobs of ``queues`` (``None``: every queue) for
     ``worker_id``. Without limits in play: one statement, on the process's own ``session``
     when it has one. With limits: one job at a time, under the claim lock, rate tokens taken
-    and spent in the same transaction."""
+    and spent in the same transaction. ``stale_ok``: see ``LimitConfig.refresh``."""
     alias = config.alias
-    config.refresh()
+    config.refresh(stale_ok=stale_ok)
     connection = connections[alias]
     engine = db.for_connection(connection)
     now = timezone.now()

@@ -44,8 +44,11 @@ class LimitConfig:
         self.caps: tuple[list[str], list[int | None], list[int | None]] = ([], [], [])
         self.limited = False
 
-    def refresh(self) -> None:
-        if time.monotonic() - self.read_at < self.REFRESH:
+    def refresh(self, *, stale_ok: bool = False) -> None:
+        """Re-read the limits when ``REFRESH`` old (``stale_ok``: twice that; a pickup asked
+        for by a wake-up claims first, the loop re-reads after)."""
+        age = time.monotonic() - self.read_at
+        if age < (2 * self.REFRESH if stale_ok else self.REFRESH):
             return
         queues = list(
             Queue.objects.using(self.alias).values_list(

@@ -88,6 +88,7 @@ class WorkerLoop:
         self.term_received = False  # SIGTERM: each slot job follows its on_shutdown
         self.concurrent_claims = False  # the last claim held async or thread jobs
         self.alone_waiting = False  # a "process" job was handed back: claim once idle
+        self.pickup = False  # a wake-up came: claim first, the periodic work after
 
     def install_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -129,7 +130,7 @@ class WorkerLoop:
                 if self.slots.busy:
                     self.slots.wait(tend.wait_seconds(self))
                 elif ran == 0 and not self.stopping and not self.burst_check:
-                    self.waiter.wait(self.options.idle_interval)
+                    self.pickup = self.waiter.wait(self.options.idle_interval)
         finally:
             try:
                 if self.claimed:  # a turn ended early, then the worker was told to stop
@@ -168,11 +169,21 @@ class WorkerLoop:
             time.sleep(0.1)
 
     def turn(self) -> int:
-        """One pass of the loop without the wait; return how many jobs ran."""
-        self._periodic()
+        """One pass of the loop without the wait; return how many jobs ran. After a wake-up
+        (``pickup``), the claim comes first and the periodic work after the turn's jobs."""
+        pickup, self.pickup = self.pickup, False
+        if not pickup:
+            self._periodic()
+        try:
+            return self._turn(pickup)
+        finally:
+            if pickup:
+                self._periodic()
+
+    def _turn(self, pickup: bool) -> int:
         ended = tend.tend(self) if self.slots.busy else 0
         self.last_claimed = 0
-        queues = self.selector.current()
+        queues = self.selector.current(stale_ok=pickup)
         if (queues is not None and not queues) or self.should_stop():
             self.completions.flush()
             return ended
@@ -180,7 +191,7 @@ class WorkerLoop:
         if self.alone_waiting and not self.slots.busy:
             self.alone_waiting = False
         if not self.claimed:
-            if not self.slots.free or self.alone_waiting or not self._claim_batch(queues):
+            if not self.slots.free or self.alone_waiting or not self._claim_batch(queues, pickup):
                 self.completions.flush()
                 return ended
             fresh = self.claimed[0] if self.claimed else None
@@ -188,7 +199,7 @@ class WorkerLoop:
         self.completions.flush()
         return ended + ran
 
-    def _claim_batch(self, queues: list[str] | None) -> bool:
+    def _claim_batch(self, queues: list[str] | None, pickup: bool = False) -> bool:
         """Claim the next batch into ``claimed``; ``False`` when the budget is spent (the
         process stops)."""
         limit = self._take_budget(self.batch_size())
@@ -197,7 +208,7 @@ class WorkerLoop:
         if limit == 0:
             self.stopping = True
             return False
-        self.claimed = self.claim(queues, limit)
+        self.claimed = self.claim(queues, limit, stale_ok=pickup)
         self.last_claimed = len(self.claimed)
         self.slot.return_budget(limit - len(self.claimed))
         return True
@@ -275,9 +286,11 @@ class WorkerLoop:
         reason = maintenance.CANCELLED_BEFORE_START
         record.end_outside(job, Outcome.CANCELLED, reason, self.worker_id)
 
-    def claim(self, queues: list[str] | None, limit: int) -> list[Job]:
+    def claim(self, queues: list[str] | None, limit: int, *, stale_ok: bool = False) -> list[Job]:
         """Claim ready jobs; with limits in play, one at a time under the claim lock."""
-        return claim_ready(self.limit_config, self.session, queues, limit, self.worker_id)
+        return claim_ready(
+            self.limit_config, self.session, queues, limit, self.worker_id, stale_ok=stale_ok
+        )
 
     def run_one(self, job: Job) -> int:
         definition = registry.find(job.name, job.version)

@@ -17,10 +17,13 @@ class QueueSelector:
         self.cached: list[str] | None = None
         self.read_at = 0.0
 
-    def current(self) -> list[str] | None:
+    def current(self, *, stale_ok: bool = False) -> list[str] | None:
+        """The queues to claim from; ``stale_ok``: a read up to twice ``REFRESH`` old will do
+        (a pickup asked for by a wake-up claims first, the loop re-reads after)."""
         if self.role is None:
             return self.fixed
-        if time.monotonic() - self.read_at >= self.REFRESH:
+        age = time.monotonic() - self.read_at
+        if age >= (2 * self.REFRESH if stale_ok and self.read_at else self.REFRESH):
             role = Role.objects.using(self.alias).filter(name=self.role).first()
             self.cached = role.queue_names() if role is not None else []
             self.read_at = time.monotonic()

@@ -35,6 +35,9 @@ def test_listjobs__json_has_every_field():
     purge = rows[("tests.testapp.jobs.PurgeSessions", 1)]
     assert (purge["kind"], purge["timeout"]) == ("recurring", 30)
     assert rows[("tests.testapp.jobs.always_fails", 1)]["dead_letter"] is True
+    assert rows[("tests.testapp.jobs.always_fails", 1)]["run_mode"] == "process"
+    assert rows[("tests.testapp.jobs.async_add", 1)]["run_mode"] == "async"
+    assert rows[("tests.testapp.mode_jobs.thread_nap", 1)]["run_mode"] == "thread"
     assert ("send_email", 2) in rows and ("send_email", 1) in rows
 
 

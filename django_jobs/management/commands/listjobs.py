@@ -24,6 +24,7 @@ COLUMNS = (
     "next_run",
     "retries",
     "timeout",
+    "run_mode",
     "dead_letter",
 )
 
@@ -98,6 +99,8 @@ def describe(definition: Definition, stored: dict[str, Any] | None = None) -> di
         "next_run": next_run(definition, stored or {}),
         "retries": definition.retries,
         "timeout": definition.timeout,
+        "run_mode": definition.effective_run_mode,
+        "durable": definition.durable,
         "dead_letter": definition.dead_letter,
     }
 
