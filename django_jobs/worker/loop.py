@@ -14,6 +14,7 @@ import logging
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -320,13 +321,25 @@ class WorkerLoop:
         self.slot.job_counted(self.processed, result.ok)
         return 1
 
+    @contextlib.contextmanager
+    def _watched(self, run_id: uuid.UUID, timeout: float | None) -> Iterator[None]:
+        """A non-durable run in this thread, at the slot's last place (``worker.protocol``):
+        past its timeout and the grace, the supervisor stops this process hard."""
+        place = self.slot.size - 1
+        deadline = time.time() + timeout + jobs_settings.TIMEOUT_GRACE if timeout else 0
+        self.slot.job_started(run_id, deadline, place)
+        try:
+            yield
+        finally:
+            self.slot.job_ended(place)
+
     def _hand_back(self, jobs: list[Job]) -> None:
         maintenance.put_back(self.worker_id, ids=[job.pk for job in jobs])
 
     def _periodic(self) -> None:
         now = time.monotonic()
         if self.options.recurring and now >= self.next_recurring:
-            recurring.enqueue_due()
+            recurring.enqueue_due(watch=self._watched)
             self.next_recurring = now + 1.0
         if now >= self.next_stage:
             maintenance.stage_due()

@@ -15,8 +15,12 @@ recorded nor run again, and its tick is gone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +36,10 @@ from django_jobs.states import State
 from django_jobs.worker import record
 from django_jobs.worker.execute import run_attempt
 from django_jobs.worker.result import Result
+
+#: ``watch(run_id, timeout)``: a context manager around a run's code, by which the worker's
+#: supervisor learns of it and stops its process hard past ``timeout`` plus the grace.
+Watch = Callable[[uuid.UUID, "float | None"], AbstractContextManager[None]]
 
 
 def is_durable(definition: Definition) -> bool:
@@ -66,15 +74,19 @@ def stand_in(definition: Definition, tick: datetime) -> Job:
     )
 
 
-def run_tick(name: str, definition: Definition, tick: datetime) -> Result:
+def run_tick(
+    name: str, definition: Definition, tick: datetime, watch: Watch | None = None
+) -> Result:
     """Run schedule ``name``'s ``tick`` here and now, then book its outcome on the schedule.
 
     Never raises for anything the run's code does; a database that is away while the outcome
-    is booked is waited for (``record.until_written``).
+    is booked is waited for (``record.until_written``). With ``watch`` (a worker process), a
+    run that ignores its soft timeout is stopped hard with its process, and lost.
     """
     job = stand_in(definition, tick)
     began = time.monotonic()
-    result = run_attempt(job, definition)
+    with watch(job.pk, definition.timeout) if watch else contextlib.nullcontext():
+        result = run_attempt(job, definition)
     duration = time.monotonic() - began
     result.started_at = job.started_at
     ended = timezone.now()

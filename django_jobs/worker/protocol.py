@@ -9,7 +9,8 @@ Each field, who writes it and when, who reads it and why:
 
 A process runs up to ``size`` jobs at once (its slots: one ``"process"`` job, or up to
 ``--slots`` async and thread jobs); each running job has a place, ``0`` to ``size - 1``,
-chosen by the process, in the two per-place arrays:
+chosen by the process (the last, ``size - 1``, is for a non-durable recurring run, which
+runs in the loop's own thread beside them), in the two per-place arrays:
 
 * ``deadline[place]``: the process, when a job starts there: the ``time.time()`` after which
   the job is stopped hard (its timeout plus ``DJANGO_JOBS_TIMEOUT_GRACE``; 0: no timeout); 0

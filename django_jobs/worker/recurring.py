@@ -93,9 +93,10 @@ def _needs_restart(schedule: Schedule, alias: str) -> bool:
     return not Job.objects.using(alias).filter(name=schedule.name, state__in=ACTIVE_STATES).exists()
 
 
-def enqueue_due(now: datetime | None = None) -> int:
+def enqueue_due(now: datetime | None = None, watch: nondurable.Watch | None = None) -> int:
     """Enqueue the due ticks of every schedule this process knows, and run those of the
-    non-durable ones; return the number of ticks taken (jobs enqueued, runs run)."""
+    non-durable ones (``watch``: see ``nondurable.run_tick``); return the number of ticks
+    taken (jobs enqueued, runs run)."""
     now = now or timezone.now()
     alias = jobs_settings.DATABASE
     definitions = recurring_definitions()
@@ -104,10 +105,16 @@ def enqueue_due(now: datetime | None = None) -> int:
     due = Schedule.objects.using(alias).filter(
         name__in=list(definitions), enabled=True, skipped_at__isnull=True, next_run_at__lte=now
     )
-    return sum(_fire(schedule, definitions[schedule.name], now, alias) for schedule in due)
+    return sum(_fire(s, definitions[s.name], now, alias, watch) for s in due)
 
 
-def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str) -> int:
+def _fire(
+    schedule: Schedule,
+    definition: Definition,
+    now: datetime,
+    alias: str,
+    watch: nondurable.Watch | None = None,
+) -> int:
     """Enqueue the due ticks of one schedule, if this worker wins them; return how many.
 
     A non-durable schedule runs one run, for the newest due tick, after the transaction that
@@ -131,7 +138,7 @@ def _fire(schedule: Schedule, definition: Definition, now: datetime, alias: str)
             durable=None if durable else False,
         )
     if ticks and not durable:
-        nondurable.run_tick(schedule.name, definition, ticks[0])
+        nondurable.run_tick(schedule.name, definition, ticks[0], watch)
     return len(ticks)
 
 

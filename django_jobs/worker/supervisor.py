@@ -155,7 +155,8 @@ class Supervisor:
         self.generation += 1
         worker_id = f"{self.worker_id}/{self.generation}"
         self.rows.add_process(worker_id)
-        slot = protocol.new_slot(self.budget, self.stop_flag, self.options.slot_count())
+        # One place per slot, and one more for a non-durable recurring run (its loop's own).
+        slot = protocol.new_slot(self.budget, self.stop_flag, self.options.slot_count() + 1)
         connections.close_all()
         child = None
         with signals_held():

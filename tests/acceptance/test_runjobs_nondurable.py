@@ -14,7 +14,7 @@ import pytest
 
 from django_jobs.models import Job, JobAttempt, Schedule
 from tests.acceptance.conftest import wait_for
-from tests.testapp.jobs import NONDURABLE_LOG_ENV
+from tests.testapp.jobs import NONDURABLE_LOG_ENV, NONDURABLE_STUCK_ENV
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.django_db(transaction=True)]
 
@@ -58,3 +58,18 @@ def test_nondurable__two_workers_run_each_tick_once_without_job_rows(
     assert schedule.durable is False
     assert schedule.runs == len(lines)  # every tick taken was run, and booked
     assert (schedule.last_outcome, schedule.consecutive_failures) == ("succeeded", 0)
+
+
+def test_nondurable__a_run_that_ignores_its_timeout_is_stopped_hard(workers, monkeypatch):
+    monkeypatch.setenv(NONDURABLE_STUCK_ENV, "1")
+    monkeypatch.setenv("DJANGO_JOBS_TIMEOUT_GRACE", "1")
+    process = workers.start("--concurrency", "1", recurring=True, log=True)
+    output = _read_output(process)
+    wait_for(lambda: any("worker.process_killed" in line for line in output), timeout=60)
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=60) == 0, output
+    (killed,) = [line for line in output if "worker.process_killed" in line]
+    assert "outcome=timeout" in killed, output
+    name = "tests.testapp.jobs.nondurable_stuck"
+    assert not Job.objects.filter(name=name).exists()
+    assert Schedule.objects.get(name=name).last_outcome in ("", None)  # lost, not booked

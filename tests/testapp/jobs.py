@@ -292,3 +292,19 @@ if os.environ.get(NONDURABLE_LOG_ENV):
         time.sleep(1.5)
         with open(os.environ[NONDURABLE_LOG_ENV], "a") as log:
             log.write(f"{tick} {os.getpid()}\n")
+
+
+#: Set for the worker processes of the test of a non-durable run stopped hard.
+NONDURABLE_STUCK_ENV = "DJANGO_JOBS_TEST_NONDURABLE_STUCK"
+
+if os.environ.get(NONDURABLE_STUCK_ENV):
+
+    @job(interval=3600, durable=False, timeout=0.3)
+    def nondurable_stuck() -> None:
+        """Ignores its soft timeout: its process must be stopped hard."""
+        import time
+
+        try:
+            time.sleep(60)
+        except Exception:
+            time.sleep(60)
