@@ -197,6 +197,8 @@ async def _run_async(definition: Definition, args: list[Any], kwargs: dict[str, 
     task = asyncio.ensure_future(definition.func(*args, **kwargs))
     body = this_body()
     body.task, body.loop = task, asyncio.get_running_loop()
+    if body.cancel_requested:  # asked just before the task existed
+        task.cancel()
     done, _ = await asyncio.wait({task}, timeout=definition.timeout)
     if task in done:
         if task.cancelled():

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections
 
 from django_jobs.context import Body, request_cancel, use_body
-from django_jobs.exceptions import JobInterrupted, JobTimeout
+from django_jobs.exceptions import JobCancelled, JobInterrupted, JobTimeout
 from django_jobs.logs import job_fields, log_event
 from django_jobs.worker.execute import execute_atomic, failure, run_attempt, run_attempt_async
 
@@ -205,7 +205,10 @@ class Slots:
 
     def cancel(self, running: Running) -> None:
         """Asked to cancel: an async job's task is cancelled, a thread job learns it at its
-        next ``heartbeat()``."""
+        next ``heartbeat()``; one whose code has not started never starts."""
+        if not running.body.running and running.result is None:
+            running.body.pending = JobCancelled(f"job {running.job.pk} was cancelled")
+            return
         request_cancel(running.body)
 
     def interrupt(self, running: Running, requeue: bool) -> None:
