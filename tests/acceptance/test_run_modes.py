@@ -224,3 +224,26 @@ def test_connections__each_thread_job_closes_its_own(workers):
     assert Note.objects.count() == 20
     os.kill(process.pid, signal.SIGTERM)
     process.communicate(timeout=30)
+
+
+def most_at_once(spans):
+    """The most jobs whose code ran at the same moment."""
+    return max(sum(s["start"] <= mine["start"] < s["end"] for s in spans) for mine in spans)
+
+
+def test_limits__a_per_worker_cap_holds_for_slot_jobs(workers):
+    jobs = defs.async_capped.enqueue_many([[0.5]] * 6)
+    done = workers.run("--burst", "--concurrency", "2", "--slots", "6", timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert {state(j) for j in jobs} == {"succeeded"}
+    assert most_at_once(results(jobs)) <= 2
+
+
+def test_limits__a_group_key_holds_for_slot_jobs(workers):
+    grouped = [defs.async_nap.using(group_key="g").enqueue(0.3) for _ in range(4)]
+    free = defs.async_nap.enqueue_many([[0.3]] * 4)
+    done = workers.run("--burst", "--concurrency", "2", "--slots", "8", timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert {state(j) for j in grouped + free} == {"succeeded"}
+    assert most_at_once(results(grouped)) == 1
+    assert most_at_once(results(free)) > 1

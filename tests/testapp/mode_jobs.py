@@ -134,3 +134,11 @@ async def async_goes_silent() -> str:
     await aheartbeat(progress=0.1)
     await asyncio.sleep(60)
     return "never stalled"
+
+
+@job(max_concurrent=2, max_retries=0)
+async def async_capped(seconds: float = 0.5) -> dict[str, float]:
+    """At most two at once per worker, whatever its slots."""
+    began = time.time()
+    await asyncio.sleep(seconds)
+    return span(began)
