@@ -31,3 +31,15 @@ def clean_registry():
     registry._definitions.clear()
     registry._definitions.update(saved)
     registry.errors[:] = errors
+
+
+@pytest.fixture
+def fresh_definitions(clean_registry):
+    """Tasks (and definitions) registered inside the test are forgotten afterwards."""
+    from django_jobs.tasks import definitions
+
+    saved = dict(definitions._definitions)
+    definitions._definitions.clear()
+    yield clean_registry
+    definitions._definitions.clear()
+    definitions._definitions.update(saved)

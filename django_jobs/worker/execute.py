@@ -127,43 +127,53 @@ class _RollBack(Exception):
     pass
 
 
+class _Attempt:
+    """The frame of one attempt's code: ``current_job`` and the ``Body`` set around it, and
+    anything the code raises turned into the attempt's ``Result``."""
+
+    def __init__(self, job: Job, definition: Definition | None) -> None:
+        self.job, self.definition = job, definition
+        self.result = Result(Outcome.SUCCEEDED)
+
+    def __enter__(self) -> _Attempt:
+        self.token = current_job.set(self.job)
+        self.body = this_body()
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, traceback: Any) -> bool:
+        self.body.stop()
+        current_job.reset(self.token)
+        if isinstance(
+            exc, (Exception, SystemExit, KeyboardInterrupt)
+        ):  # job code may raise anything
+            self.result = failure(exc, self.definition)
+            return True
+        return False
+
+
 def run_attempt(job: Job, definition: Definition | None) -> Result:
     """Resolve, decode and run; never raises for anything the job itself does."""
-    token = current_job.set(job)
-    body = this_body()
-    try:
-        body.start()  # raises an interruption asked for before the body started
+    with _Attempt(job, definition) as attempt:
+        attempt.body.start()  # raises an interruption asked for before the body started
         if definition is None:
             raise Permanent(
                 f"no worker process knows definition {job.name!r} version {job.version}"
             )
         args, kwargs = decode_arguments(job)
-        value = call(definition, args, kwargs)
-        check_result(definition, value)
-    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # job code may raise anything
-        return failure(exc, definition)
-    finally:
-        body.stop()
-        current_job.reset(token)
-    return Result(Outcome.SUCCEEDED, value=value)
+        attempt.result.value = call(definition, args, kwargs)
+        check_result(definition, attempt.result.value)
+    return attempt.result
 
 
 async def run_attempt_async(job: Job, definition: Definition) -> Result:
     """``run_attempt`` for an async job on the worker process's event loop (run mode
     ``"async"``); never raises for anything the job itself does."""
-    token = current_job.set(job)
-    body = this_body()
-    try:
-        body.start()
+    with _Attempt(job, definition) as attempt:
+        attempt.body.start()
         args, kwargs = decode_arguments(job)
-        value = await _run_async(definition, args, kwargs)
-        check_result(definition, value)
-    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # job code may raise anything
-        return failure(exc, definition)
-    finally:
-        body.stop()
-        current_job.reset(token)
-    return Result(Outcome.SUCCEEDED, value=value)
+        attempt.result.value = await _run_async(definition, args, kwargs)
+        check_result(definition, attempt.result.value)
+    return attempt.result
 
 
 def in_job_body() -> bool:

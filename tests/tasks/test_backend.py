@@ -28,18 +28,6 @@ except ImportError:
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fresh_definitions(clean_registry):
-    """Tasks registered inside the test (say, with other OPTIONS) are forgotten afterwards."""
-    from django_jobs.tasks import definitions
-
-    saved = dict(definitions._definitions)
-    definitions._definitions.clear()
-    yield clean_registry
-    definitions._definitions.clear()
-    definitions._definitions.update(saved)
-
-
 def _tasks_setting(**params):
     return {"default": {"BACKEND": "django_jobs.backend.JobsBackend", **params}}
 

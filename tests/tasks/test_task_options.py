@@ -30,18 +30,6 @@ def plain(x: int) -> int:
     return x
 
 
-@pytest.fixture
-def fresh_definitions(clean_registry):
-    """Tasks registered inside the test are forgotten afterwards."""
-    from django_jobs.tasks import definitions
-
-    saved = dict(definitions._definitions)
-    definitions._definitions.clear()
-    yield clean_registry
-    definitions._definitions.clear()
-    definitions._definitions.update(saved)
-
-
 def test_task_options__become_the_definitions_options(fresh_definitions):
     decorated = task(max_retries=5, retry_delay=2, backoff=Backoff.LINEAR, timeout=30)(plain)
     assert isinstance(decorated, JobsTask)

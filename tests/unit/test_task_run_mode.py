@@ -20,18 +20,6 @@ async def coro(x: int) -> int:
     return x
 
 
-@pytest.fixture
-def fresh_definitions(clean_registry):
-    """Tasks registered inside the test are forgotten afterwards."""
-    from django_jobs.tasks import definitions
-
-    saved = dict(definitions._definitions)
-    definitions._definitions.clear()
-    yield clean_registry
-    definitions._definitions.clear()
-    definitions._definitions.update(saved)
-
-
 def test_task_run_mode__async_def_task_runs_as_async():
     definition = registry.get("tests.tasksapp.tasks.async_add")
     assert (definition.run_mode, definition.effective_run_mode) == (None, "async")
