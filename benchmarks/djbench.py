@@ -19,6 +19,9 @@ Commands:
   thread jobs where there are no run modes;
 * ``latency --jobs N --rate R``: an idle ``runjobs`` worker, N ``stamp`` jobs enqueued at R
   per second; latency per job is ``started_at - created_at``;
+* ``profile-drain --jobs N --out FILE``: enqueue N no-op jobs and drain them with one worker
+  loop run in this process under cProfile (``benchmarks/profile_drain.py`` starts it and
+  prints the profile); the rate is the profiled one, slower than a real drain;
 * ``claim --claims N --limit L [--raw-url URL]``: time ``claim_jobs`` (and, with a URL, the
   raw psycopg claim of ``benchmarks/raw.py``, interleaved with it) on a seeded table; on
   PostgreSQL with ``synchronous_commit`` off for both sessions, so that the figure is the
@@ -128,6 +131,28 @@ def drain_burst(jobs: int, args: list[str], timeout: float) -> dict[str, Any]:
             f"{exc}\nrunjobs --burst exited 0 after {wall:.1f} s:\n{output}"
         ) from None
     return {**checked, "wall_seconds": wall}
+
+
+def profile_drain(jobs: int, out: str) -> dict[str, Any]:
+    """Enqueue ``jobs`` no-op jobs and drain them with one worker loop in this process,
+    under cProfile (written to ``out``); verify as ``drain`` does."""
+    import cProfile
+
+    from django.db import connections
+
+    from django_jobs.worker.loop import LoopOptions, WorkerLoop
+
+    noop = definition(NOOP)
+    for first in range(0, jobs, 1000):
+        noop.enqueue_many([{}] * min(1000, jobs - first))
+    connections.close_all()
+    loop = WorkerLoop("profile/1", LoopOptions(burst=True, recurring=False))
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.runcall(loop.run)
+    wall = time.perf_counter() - started
+    profiler.dump_stats(out)
+    return {**check_drained(jobs), "wall_seconds": wall, "profile": out}
 
 
 def check_drained(jobs: int) -> dict[str, Any]:
@@ -418,6 +443,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     lat.add_argument("--jobs", type=int, required=True)
     lat.add_argument("--rate", type=float, required=True)
     lat.add_argument("--timeout", type=float, default=120)
+    pr = sub.add_parser("profile-drain")
+    pr.add_argument("--jobs", type=int, required=True)
+    pr.add_argument("--out", required=True)
     cl = sub.add_parser("claim")
     cl.add_argument("--claims", type=int, required=True)
     cl.add_argument("--limit", type=int, default=10)
@@ -442,6 +470,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             options.sleep,
             options.timeout,
         )
+    if options.command == "profile-drain":
+        return profile_drain(options.jobs, options.out)
     if options.command == "latency":
         return latency(options.jobs, options.rate, options.timeout)
     return claim(options.claims, options.limit, options.raw_url)

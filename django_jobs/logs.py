@@ -20,6 +20,11 @@ logger = logging.getLogger("django_jobs")
 MAX_VALUE_LENGTH = 500
 
 
+def logging_at(level: int) -> bool:
+    """Whether a line at ``level`` would be logged: a hot path skips building its fields."""
+    return logger.isEnabledFor(level)
+
+
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     """With tracing on (``django_jobs.tracing``), a line logged while a span is current ends
     with its ``trace_id`` and ``span_id``; a job's fields carry its attempt's own ids."""

@@ -68,7 +68,12 @@ class Definition:
 
     @property
     def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.func)
+        # Asked for every job a worker runs: worked out once per function.
+        func = self.func
+        known = self.__dict__.get("_async_func")
+        if known is None or known[0] is not func:
+            known = self.__dict__["_async_func"] = (func, inspect.iscoroutinefunction(func))
+        return known[1]
 
     @property
     def effective_run_mode(self) -> str:

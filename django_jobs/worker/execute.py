@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import threading
 import traceback as tb
@@ -25,7 +26,7 @@ from django_jobs import signals, tracing
 from django_jobs.conf import jobs_settings
 from django_jobs.context import current_job, this_body
 from django_jobs.exceptions import JobCancelled, JobInterrupted, JobResultError, JobTimeout
-from django_jobs.logs import job_fields, log_event
+from django_jobs.logs import job_fields, log_event, logging_at
 from django_jobs.models import Job, Outcome
 from django_jobs.redaction import redact
 from django_jobs.registry import Definition, registry
@@ -66,7 +67,8 @@ def _execute(job: Job, worker_id: str, completions: Completions | None) -> Resul
 
 def begin(job: Job, worker_id: str) -> Definition | None:
     """Before the job's code: ``job.started`` and the signal; returns its definition."""
-    log_event("job.started", **job_fields(job), worker=worker_id)
+    if logging_at(logging.INFO):
+        log_event("job.started", **job_fields(job), worker=worker_id)
     if signals.job_started.has_listeners(Job):
         signals.job_started.send_robust(Job, job=job)
     return registry.find(job.name, job.version)
@@ -243,7 +245,13 @@ def soft_timeout(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+#: Results that are always valid JSON: no encoding needed to know it.
+_PLAIN_RESULTS = (type(None), bool, int)
+
+
 def check_result(definition: Definition, value: Any) -> None:
+    if type(value) in _PLAIN_RESULTS:
+        return
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:

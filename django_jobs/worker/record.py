@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from django_jobs import db, signals
 from django_jobs.conf import jobs_settings
-from django_jobs.logs import job_fields, log_event
+from django_jobs.logs import job_fields, log_event, logging_at
 from django_jobs.models import DeadLetter, Job, JobAttempt, Outcome, Schedule, transitions
 from django_jobs.retry import retry_delay_seconds
 from django_jobs.states import State
@@ -279,13 +279,18 @@ def _retry_later(job: Job, definition: Definition, now: Any, error: str) -> dict
     return _again(state, now + timedelta(seconds=delay), error)
 
 
-def announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> None:
+def _ended_fields(job: Job, result: Result) -> dict[str, Any]:
     duration = (timezone.now() - result.started_at).total_seconds()
-    fields = {**job_fields(job), "outcome": result.outcome, "duration": duration}
+    return {**job_fields(job), "outcome": result.outcome, "duration": duration}
+
+
+def announce(job: Job, result: Result, event: str, dead: DeadLetter | None) -> None:
     if event == "job.succeeded":
-        log_event(event, **fields)
+        if logging_at(logging.INFO):
+            log_event(event, **_ended_fields(job, result))
         signals.job_succeeded.send_robust(Job, job=job, result=result.value)
         return
+    fields = _ended_fields(job, result)
     if event == "job.cancelled":
         log_event(event, **fields)
         signals.job_cancelled.send_robust(Job, job=job)

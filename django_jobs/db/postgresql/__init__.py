@@ -15,7 +15,7 @@ from django_jobs.db.postgresql.prepared import statement_cursor
 from django_jobs.db.postgresql.session import (
     WorkerSession,
     bound_cursor,
-    job_from_row,
+    jobs_from_rows,
     record_successes,
 )
 
@@ -27,7 +27,7 @@ __all__ = [
     "claim_jobs",
     "claim_sql",
     "insert_jobs",
-    "job_from_row",
+    "jobs_from_rows",
     "notify",
     "ready_queues",
     "record_successes",

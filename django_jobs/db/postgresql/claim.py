@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.db.postgresql.session import bound_cursor, job_from_row
+from django_jobs.db.postgresql.session import bound_cursor, jobs_from_rows
 from django_jobs.db.rows import in_claim_order
 from django_jobs.limits import Limits
 from django_jobs.models import Job, Queue, transitions
@@ -145,7 +145,7 @@ def claim_jobs(
         "cap_per_worker": limits.cap_per_worker,
     }
     sql = claim_sql(enforce=limits.enforce, every_queue=queues is None, limit=limit)
-    with bound_cursor(connection) as cursor:
+    with bound_cursor(connection, claimed_rows=True) as cursor:
         cursor.execute(sql, params, binary=True)
-        jobs = [job_from_row(connection, row) for row in cursor.fetchall()]
+        jobs = jobs_from_rows(connection, cursor.fetchall())
     return in_claim_order(jobs)
