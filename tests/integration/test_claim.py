@@ -235,3 +235,42 @@ def test_claim__every_queue_includes_queues_without_a_queue_row():
 def test_claim__enqueue_many_rows_are_claimed_in_the_order_given():
     jobs = defs.add.enqueue_many([[i, i] for i in range(30)])
     assert [j.pk for j in claim(limit=30)] == [j.pk for j in jobs]
+
+
+CLAIMED_FIELDS = [f.attname for f in Job._meta.concrete_fields]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [([], {}), ([1, 2], {}), ([], {"a": [1, {"b": None}], "é": "ü"}), ([1.5, True], {"n": 0})],
+)
+def test_claim__claimed_jobs_equal_what_the_orm_reads(args, kwargs):
+    meta = {"traceparent": "00-x", "n": [1]} if kwargs else {}
+    enqueued = Job.objects.create(name="x", args=args, kwargs=kwargs, meta=meta)
+    (claimed,) = claim()
+    read = Job.objects.get(pk=enqueued.pk)
+    assert {n: getattr(claimed, n) for n in CLAIMED_FIELDS} == {
+        n: getattr(read, n) for n in CLAIMED_FIELDS
+    }
+    assert claimed._state.adding is False and claimed._state.db == read._state.db
+    claimed.refresh_from_db()  # a usable instance: the ORM can read and save it
+    claimed.save(update_fields=["progress"])
+
+
+@pytest.mark.django_db
+def test_claim__init_signal_receivers_for_job_are_called():
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    defs.add.enqueue(1, 1)
+    post_init.connect(receiver, sender=Job)
+    try:
+        (claimed,) = claim()
+    finally:
+        post_init.disconnect(receiver, sender=Job)
+    assert seen == [claimed.pk]
