@@ -93,12 +93,17 @@ def runjobs_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "django", "runjobs", "--no-recurring", *args]
 
 
-def drain(jobs: int, concurrency: int, timeout: float) -> dict[str, Any]:
-    """Enqueue ``jobs`` no-op jobs, drain them with a burst worker, verify, measure."""
+def enqueue_noops(jobs: int) -> None:
+    """``jobs`` no-op jobs, enqueued 1,000 per ``enqueue_many`` call."""
     noop = definition(NOOP)
-    started = time.perf_counter()
     for first in range(0, jobs, 1000):
         noop.enqueue_many([{}] * min(1000, jobs - first))
+
+
+def drain(jobs: int, concurrency: int, timeout: float) -> dict[str, Any]:
+    """Enqueue ``jobs`` no-op jobs, drain them with a burst worker, verify, measure."""
+    started = time.perf_counter()
+    enqueue_noops(jobs)
     enqueue_seconds = time.perf_counter() - started
     drained = drain_burst(jobs, ["--concurrency", str(concurrency)], timeout)
     return {**drained, "enqueue_seconds": enqueue_seconds}
@@ -142,9 +147,7 @@ def profile_drain(jobs: int, out: str) -> dict[str, Any]:
 
     from django_jobs.worker.loop import LoopOptions, WorkerLoop
 
-    noop = definition(NOOP)
-    for first in range(0, jobs, 1000):
-        noop.enqueue_many([{}] * min(1000, jobs - first))
+    enqueue_noops(jobs)
     connections.close_all()
     loop = WorkerLoop("profile/1", LoopOptions(burst=True, recurring=False))
     profiler = cProfile.Profile()

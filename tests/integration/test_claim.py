@@ -274,3 +274,14 @@ def test_claim__init_signal_receivers_for_job_are_called():
     finally:
         post_init.disconnect(receiver, sender=Job)
     assert seen == [claimed.pk]
+
+
+@pytest.mark.django_db
+def test_claim__empty_arguments_are_not_shared_between_claimed_jobs():
+    Job.objects.create(name="x")
+    Job.objects.create(name="x")
+    first, second = claim()
+    assert first.args == second.args == [] and first.kwargs == second.kwargs == {}
+    first.args.append(1)
+    first.kwargs["a"] = 1
+    assert second.args == [] and second.kwargs == {}
