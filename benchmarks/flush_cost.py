@@ -7,25 +7,28 @@ batch) with the raw claim statement, and times each completion with one of these
 prepared with a generic plan as a worker's own connection runs them:
 
 * ``raw``: the raw baseline's UPDATE from two arrays (``benchmarks/raw.py``);
-* ``update``: django_jobs' success statement without its attempt rows;
+* ``update``: django_jobs' statement of attempts' ends without its attempt rows;
 * ``update+attempts``: django_jobs' statement as the worker runs it (UPDATE, and an INSERT of
   one ``JobAttempt`` row per job from its ``RETURNING``);
 * ``update+attempts, no FK``: the same with the attempt table's foreign key dropped.
 
 It prints the median milliseconds per flush of each, per round. The time includes building
-the statement's parameters in Python, as a worker does.
+the statement's parameters in Python, as a worker does (``record_ends``' own rows). Every
+job of a flush succeeds, except with ``--retried N``: N jobs of each flush fail and are
+retried (their row goes back to ``scheduled``, and their attempt row carries the error).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 if __package__ in (None, ""):  # run as a script: the repository root on the path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,32 +39,57 @@ from benchmarks import raw
 from benchmarks.run import fresh, postgres_server
 
 
-def success_sql() -> str:
+@functools.cache
+def statement() -> tuple[str, Any, Any]:
+    """The worker's statement, its row builder and ``Ending``."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
     os.environ.setdefault("BENCH_DB_ENGINE", "sqlite")  # only the SQL text is needed
     os.environ.setdefault("BENCH_DB_PATH", os.devnull)
     import django
 
     django.setup()
-    from django_jobs.db.postgresql.session import success_sql as sql
+    from django_jobs.db.engine import Ending
+    from django_jobs.db.postgresql import session
 
-    return sql()
+    return session.ends_sql(), session._end_row, Ending
 
 
-def flush(conn: psycopg.Connection[Any], sql: str, rows: list[Any]) -> None:
+def flush(conn: psycopg.Connection[Any], sql: str, rows: list[Any], retried: int) -> None:
+    _, end_row, ending = statement()
     now = raw.utcnow()
-    batch = [
-        {
-            "id": str(row[0]),
-            "token": str(row[1]),
+    later = now + raw.RESULT_TTL
+    released = {"claim_token": None, "lease_expires_at": None, "cancel_requested_at": None}
+    ends = []
+    for number, (pk, token) in enumerate(rows):
+        job = Claimed(pk, token)
+        if number < retried:
+            fields = {
+                "state": "scheduled",
+                "started_at": now,
+                "run_at": later,
+                "worker": None,
+                "last_error": "ValueError: no",
+                **released,
+            }
+            ends.append(ending(job, fields, now, "failed", "ValueError", "no", "Traceback"))
+            continue
+        fields = {
+            "state": "succeeded",
             "result": None,
-            "started": now.isoformat(),
-            "finished": now.isoformat(),
-            "expires": (now + raw.RESULT_TTL).isoformat(),
+            "started_at": now,
+            "finished_at": now,
+            "expires_at": later,
+            "last_error": "",
+            **released,
         }
-        for row in rows
-    ]
-    conn.execute(sql, {"rows": json.dumps(batch), "worker": "flush/1"}).fetchall()
+        ends.append(ending(job, fields, now, "succeeded"))
+    params = {"rows": json.dumps([end_row(end) for end in ends]), "worker": "flush/1"}
+    conn.execute(sql, params).fetchall()
+
+
+class Claimed(NamedTuple):
+    pk: Any
+    claim_token: Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--retried", type=int, default=0)
     options = parser.parse_args(argv)
-    full = success_sql()
+    full, retried = statement()[0], options.retried
     update_only = full.split(")\nINSERT", 1)[0] + ")\nSELECT id FROM done"
     variants = {
         "raw": lambda conn, rows: raw.complete(conn, rows),
-        "update": lambda conn, rows: flush(conn, update_only, rows),
-        "update+attempts": lambda conn, rows: flush(conn, full, rows),
-        "update+attempts, no FK": lambda conn, rows: flush(conn, full, rows),
+        "update": lambda conn, rows: flush(conn, update_only, rows, retried),
+        "update+attempts": lambda conn, rows: flush(conn, full, rows, retried),
+        "update+attempts, no FK": lambda conn, rows: flush(conn, full, rows, retried),
     }
     with postgres_server() as server:
         server.prepare()

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -40,6 +40,23 @@ class Capabilities:
     definition_caps: bool = False
     #: At most one running job per ``group_key`` holds in the claim.
     group_keys: bool = False
+
+
+class Ending(NamedTuple):
+    """The end of one attempt, as ``record_ends`` writes it: the job's next state and its
+    attempt row."""
+
+    job: Job
+    #: The job's columns to write, ``state`` among them (``record.next_state``'s fields,
+    #: with ``started_at``).
+    fields: dict[str, Any]
+    #: When the attempt ended (its attempt row's ``finished_at``).
+    ended: datetime
+    #: The attempt row's outcome and error.
+    outcome: str
+    error_type: str = ""
+    message: str = ""
+    traceback: str = ""
 
 
 class Listener(Protocol):
@@ -87,11 +104,12 @@ class Engine(Protocol):
     def lock_claims(self, connection: BaseDatabaseWrapper) -> None:
         """Serialise limited claims across the cluster until the transaction ends."""
 
-    def record_successes(
-        self, connection: Any, rows: Sequence[tuple[Job, dict[str, Any]]], worker: str
-    ) -> set[uuid.UUID]:
-        """Record completions: move each ``(job, fields)`` by the fenced ``succeed``
-        transition and write its attempt row, in one transaction; return the ids written."""
+    def record_ends(self, connection: Any, ends: Sequence[Ending], worker: str) -> set[uuid.UUID]:
+        """Record the ends of attempts (successes, retries, failures, cancels: whatever
+        needs no other row than the attempt's): move each job by the fenced ending
+        transition of its ``fields["state"]`` and write its attempt row, in one
+        transaction; return the ids written (a job whose row no longer carries its claim
+        token is left out)."""
 
     def stage_due(self, connection: BaseDatabaseWrapper, now: datetime) -> int:
         """Stage due jobs: scheduled jobs whose ``run_at`` has come become ready."""

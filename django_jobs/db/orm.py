@@ -14,9 +14,9 @@ from typing import Any
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django_jobs.db.engine import Capabilities, Listener
+from django_jobs.db.engine import Capabilities, Ending, Listener
 from django_jobs.limits import Limits
-from django_jobs.models import Job, JobAttempt, Outcome, Queue, Worker, WorkerState, transitions
+from django_jobs.models import Job, JobAttempt, Queue, Worker, WorkerState, transitions
 
 
 class OrmEngine:
@@ -88,26 +88,27 @@ class OrmEngine:
     def lock_claims(self, connection: BaseDatabaseWrapper) -> None:
         """Nothing: the claim's row locks (or a single writer) are all there is."""
 
-    def record_successes(
-        self, connection: Any, rows: Sequence[tuple[Job, dict[str, Any]]], worker: str
-    ) -> set[uuid.UUID]:
-        """Each ``(job, fields)`` from ``record.next_state``, in one transaction, each UPDATE
-        fenced by the job's claim token."""
+    def record_ends(self, connection: Any, ends: Sequence[Ending], worker: str) -> set[uuid.UUID]:
+        """In one transaction, each UPDATE fenced by the job's claim token."""
         alias = connection.alias
         written = set()
         with transaction.atomic(using=alias):
-            for job, fields in rows:
-                values = {name: value for name, value in fields.items() if name != "state"}
-                if transitions.SUCCEED.write(job, using=alias, **values):
+            for end in ends:
+                fields = dict(end.fields)
+                ending = transitions.ending(fields.pop("state"))
+                if ending.write(end.job, using=alias, **fields):
                     JobAttempt.objects.using(alias).create(
-                        job_id=job.pk,
-                        number=job.attempts,
+                        job_id=end.job.pk,
+                        number=end.job.attempts,
                         worker=worker,
                         started_at=fields["started_at"],
-                        finished_at=fields["finished_at"],
-                        outcome=Outcome.SUCCEEDED,
+                        finished_at=end.ended,
+                        outcome=end.outcome,
+                        error_type=end.error_type,
+                        error_message=end.message,
+                        traceback=end.traceback,
                     )
-                    written.add(job.pk)
+                    written.add(end.job.pk)
         return written
 
     def stage_due(self, connection: BaseDatabaseWrapper, now: datetime) -> int:

@@ -148,8 +148,9 @@ DEFER = Transition("defer", (State.RUNNING,), State.SCHEDULED, fenced=True)
 #: back to ``queued`` with their attempt taken back (the worker's own, or a dead one's).
 PUT_BACK = Transition("put_back", (State.RUNNING,), State.QUEUED)
 
-#: The transition that records an attempt's end, by the state ``record.next_state`` chose.
-_ENDINGS = {t.target: t for t in (SUCCEED, FAIL, CANCEL_RUNNING, RETRY_LATER, RETRY_NOW)}
+#: The transitions that record an attempt's end (one per state ``record.next_state`` may choose).
+ENDINGS = (SUCCEED, FAIL, CANCEL_RUNNING, RETRY_LATER, RETRY_NOW)
+_ENDINGS = {t.target: t for t in ENDINGS}
 
 #: Every transition, by name (the docs' table and the tests walk it).
 ALL: dict[str, Transition] = {

@@ -1,14 +1,15 @@
-"""Successes written in batches: one statement for many jobs instead of one per job.
+"""Ends of attempts written in batches: one statement for many jobs instead of one per job.
 
-A worker process that runs short jobs back to back hands each plain success (no lease, no
-schedule, not ``atomic``) to a ``Completions`` batch. The loop flushes the batch when the
-claimed jobs have all run, when the oldest success has waited ``WINDOW`` seconds (checked
-between jobs), and before it stops; a thread flushes it while a job runs longer than
-``WINDOW``. Each write is fenced by the job's claim token, exactly as a single write is: a
-job rescued meanwhile is left alone.
+A worker process that runs short jobs back to back hands each plain end (a success, a retry,
+a failure without a dead letter, a cancel; no lease, no schedule, not ``atomic``: see
+``record.plain``) to a ``Completions`` batch. The loop flushes the batch when the claimed
+jobs have all run, when the oldest end has waited ``WINDOW`` seconds (checked between jobs),
+and before it stops; a thread flushes it while a job runs longer than ``WINDOW``. Each write
+is fenced by the job's claim token, exactly as a single write is: a job rescued meanwhile is
+left alone.
 
-Until a flush, a success lives only in the process's memory: if the process dies first
-(a crash, ``kill -9``), the job is still ``running`` and is put back (``queued``) by the
+Until a flush, an end lives only in the process's memory: if the process dies first (a
+crash, ``kill -9``), the job is still ``running`` and is put back (``queued``) by the
 supervisor or rescued, and runs again. That is the at-least-once contract, with a window of
 about ``WINDOW`` seconds.
 """
@@ -27,7 +28,7 @@ from django.utils import timezone
 from django_jobs import db
 from django_jobs.conf import jobs_settings
 from django_jobs.logs import job_fields
-from django_jobs.models import Job
+from django_jobs.models import Job, Outcome
 from django_jobs.worker import record
 
 if TYPE_CHECKING:
@@ -35,25 +36,31 @@ if TYPE_CHECKING:
     from django_jobs.worker.result import Result
 
 
+#: The outcomes of an attempt's own code that may wait for a batch.
+BATCHED = frozenset({Outcome.SUCCEEDED, Outcome.FAILED, Outcome.TIMEOUT, Outcome.CANCELLED})
+
+
 @dataclass
 class Done:
     job: Job
-    definition: Definition
     result: Result
+    #: ``record.next_state``'s fields (with ``started_at``) and event.
+    fields: dict[str, Any]
+    event: str
     finished_at: datetime
 
 
 class Completions:
-    """The successes of one worker process that are not written yet.
+    """The ends of attempts of one worker process that are not written yet.
 
     The loop adds and flushes them between jobs. With ``watch()``, a thread (on its own
     database connection) also writes them when the running job takes longer than
-    ``WINDOW``: a long job does not hold back the successes before it, and a job that gets
+    ``WINDOW``: a long job does not hold back the ends before it, and a job that gets
     stopped hard (timeout, cancel) does not take them down with its process. Signals and
     log lines for every write are sent by the loop's own thread, at its next flush.
     """
 
-    #: Seconds a success may wait for its batch.
+    #: Seconds an end may wait for its batch.
     WINDOW = 0.05
 
     def __init__(self, worker_id: str, session: Any = None) -> None:
@@ -72,27 +79,30 @@ class Completions:
     def __len__(self) -> int:
         return len(self.pending)
 
-    def accepts(self, job: Job, definition: Definition | None, result: Result) -> bool:
-        return (
-            result.ok
-            and definition is not None
-            and not definition.heartbeat_timeout
-            and job.scheduled_for is None
-            and not connections[self.alias].in_atomic_block
-        )
-
-    def add(self, job: Job, definition: Definition, result: Result) -> None:
-        done = Done(job, definition, result, timezone.now())
+    def add(self, job: Job, definition: Definition | None, result: Result) -> bool:
+        """Take this attempt's end into the batch; ``False`` when it must be recorded at
+        once: it is not a plain end (``record.plain``), its job holds a lease (which must not
+        run out while its end waits), or its code was interrupted by a shutdown (the
+        process is on its way out)."""
+        if definition is None or definition.heartbeat_timeout or result.outcome not in BATCHED:
+            return False
+        finished = timezone.now()
+        fields, event = record.next_state(job, definition, result, finished)
+        if not record.plain(job, definition, event, connections[self.alias]):
+            return False
+        fields["started_at"] = result.started_at
+        done = Done(job, result, fields, event, finished)
         with self.lock:
             if not self.pending:
                 self.oldest = time.monotonic()
             self.pending.append(done)
+        return True
 
     def due(self) -> bool:
         return bool(self.pending) and time.monotonic() - self.oldest >= self.WINDOW
 
     def flush(self) -> int:
-        """Write every pending success (waiting for the database when it is away), then
+        """Write every pending end (waiting for the database when it is away), then
         announce them and those the thread wrote; return how many were written (the others
         were fenced out)."""
         with self.lock:
@@ -103,7 +113,7 @@ class Completions:
         return self._announce(outcome)
 
     def watch(self) -> None:
-        """Start the thread that writes successes held back by a long job."""
+        """Start the thread that writes ends held back by a long job."""
         self.watcher = threading.Thread(target=self._watch, name="django_jobs.completions")
         self.watcher.daemon = True  # a process stopped hard must not wait for it
         self.watcher.start()
@@ -138,14 +148,10 @@ class Completions:
         """Write ``done`` in one statement (one transaction), on ``session`` or Django's
         connection; each with the fields written, or ``None`` when fenced out."""
         connection = connections[self.alias]
-        rows = []
-        for d in done:
-            fields, _ = record.next_state(d.job, d.definition, d.result, d.finished_at)
-            fields["started_at"] = d.result.started_at
-            rows.append((d.job, fields))
+        ends = [record.ending(d.job, d.result, d.fields, d.finished_at) for d in done]
         engine = db.for_connection(connection)
-        written = engine.record_successes(session or connection, rows, self.worker_id)
-        return [(d, f if j.pk in written else None) for d, (j, f) in zip(done, rows)]
+        written = engine.record_ends(session or connection, ends, self.worker_id)
+        return [(d, d.fields if d.job.pk in written else None) for d in done]
 
     def _announce(self, outcome: list[tuple[Done, dict[str, Any] | None]]) -> int:
         count = 0
@@ -155,6 +161,6 @@ class Completions:
                 continue
             for name, value in fields.items():
                 setattr(d.job, name, value)
-            record.announce(d.job, d.result, "job.succeeded", None)
+            record.announce(d.job, d.result, d.event, None)
             count += 1
         return count

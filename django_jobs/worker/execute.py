@@ -42,10 +42,10 @@ class Permanent(Exception):
 def execute(job: Job, worker_id: str, completions: Completions | None = None) -> Result:
     """Run a job that this process has claimed (``job.claim_token`` set) and record it.
 
-    With ``completions``, a plain success (no lease, no schedule, not atomic) is handed to
-    that batch, which writes it with others in one statement; everything else is recorded
-    at once. The attempt is one consumer span (``django_jobs.tracing``), current throughout:
-    the log lines of the attempt carry its ids.
+    With ``completions``, a plain end (no lease, no schedule, no dead letter, not atomic) is
+    handed to that batch, which writes it with others in one statement; any other end is
+    recorded at once. The attempt is one consumer span (``django_jobs.tracing``), current
+    throughout: the log lines of the attempt carry its ids.
     """
     with tracing.consumer(job) as span:
         result = _execute(job, worker_id, completions)
@@ -81,10 +81,8 @@ def end(
     worker_id: str,
     completions: Completions | None,
 ) -> None:
-    """After the job's code: a plain success to the batch, every other outcome written now."""
-    if completions is not None and completions.accepts(job, definition, result):
-        completions.add(job, definition, result)
-    else:
+    """After the job's code: a plain end to the batch, every other one written now."""
+    if completions is None or not completions.add(job, definition, result):
         record_until_written(job, definition, result, worker_id)
 
 

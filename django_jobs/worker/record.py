@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from django_jobs import db, signals
 from django_jobs.conf import jobs_settings
+from django_jobs.db.engine import Ending
 from django_jobs.logs import job_fields, log_event, logging_at
 from django_jobs.models import DeadLetter, Job, JobAttempt, Outcome, Schedule, transitions
 from django_jobs.retry import retry_delay_seconds
@@ -57,23 +58,48 @@ def finish(
     fields, event = next_state(job, definition, result, now)
     fields["started_at"] = result.started_at  # a prefetched job started after its claim
     connection = connections[jobs_settings.DATABASE]
-    if event == "job.succeeded" and job.scheduled_for is None and not connection.in_atomic_block:
-        return _finish_success(job, result, worker_id, fields, connection)
+    if plain(job, definition, event, connection):
+        return _finish_plain(job, result, worker_id, fields, event, now, connection)
     return _finish_in_transaction(job, definition, result, worker_id, fields, event, now)
 
 
-def _finish_success(
-    job: Job, result: Result, worker_id: str, fields: dict[str, Any], connection: Any
+def plain(job: Job, definition: Definition | None, event: str, connection: Any) -> bool:
+    """Whether an end needs nothing but the job's row and its attempt row, outside a
+    transaction of the caller's: then it is written by the engine's ``record_ends``, in one
+    statement on PostgreSQL, alone or in a batch. A recurring run books its schedule, and a
+    failure with ``dead_letter`` writes its dead letter, in one transaction instead."""
+    if job.scheduled_for is not None or connection.in_atomic_block:
+        return False
+    return not (event == "job.failed" and definition is not None and definition.dead_letter)
+
+
+def ending(job: Job, result: Result, fields: dict[str, Any], ended: datetime) -> Ending:
+    """What ``record_ends`` writes for this attempt."""
+    if result.ok:
+        return Ending(job, fields, ended, result.outcome)
+    return Ending(
+        job, fields, ended, result.outcome, result.error_type, result.message, result.traceback
+    )
+
+
+def _finish_plain(
+    job: Job,
+    result: Result,
+    worker_id: str,
+    fields: dict[str, Any],
+    event: str,
+    now: datetime,
+    connection: Any,
 ) -> bool:
     """The hot path: the fenced UPDATE and the attempt row together (one statement on
-    PostgreSQL), as for a batch of successes."""
+    PostgreSQL), as for a batch of ends."""
     engine = db.for_connection(connection)
-    if job.pk not in engine.record_successes(connection, [(job, fields)], worker_id):
+    if job.pk not in engine.record_ends(connection, [ending(job, result, fields, now)], worker_id):
         log_fenced(job, worker_id, result.outcome)
         return False
     for name, value in fields.items():
         setattr(job, name, value)
-    announce(job, result, "job.succeeded", None)
+    announce(job, result, event, None)
     return True
 
 

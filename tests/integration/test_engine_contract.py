@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_jobs import db
 from django_jobs.checks import check_definition_limits, check_queue_limits
 from django_jobs.db import generic
+from django_jobs.db.engine import Ending
 from django_jobs.enqueue import InvalidEnqueue
 from django_jobs.limits import Limits
 from django_jobs.models import Job, JobAttempt, Queue, Worker
@@ -27,7 +28,7 @@ OPERATIONS = (
     "insert_jobs",
     "claim_jobs",
     "lock_claims",
-    "record_successes",
+    "record_ends",
     "stage_due",
     "declare_dead",
     "notify",
@@ -83,16 +84,126 @@ def test_engine__claim_then_record_a_success(engine):
     assert job.state == "running" and job.claim_token is not None
     now = timezone.now()
     fields = {
+        "state": "succeeded",
         "result": None,
         "started_at": now,
         "finished_at": now,
         "expires_at": None,
         "last_error": "",
     }
-    assert engine.record_successes(connection, [(job, fields)], "w/1") == {job.pk}
+    end = Ending(job, fields, now, "succeeded")
+    assert engine.record_ends(connection, [end], "w/1") == {job.pk}
     assert Job.objects.get(pk=job.pk).state == "succeeded"
     assert JobAttempt.objects.filter(job_id=job.pk, outcome="succeeded").count() == 1
-    assert engine.record_successes(connection, [(job, fields)], "w/1") == set()  # fenced
+    assert engine.record_ends(connection, [end], "w/1") == set()  # fenced
+
+
+def test_engine__record_ends_of_every_kind_in_one_call(engine):
+    """A success, a retry later, a retry now that gives an attempt back, a failure and a
+    cancel: each row gets its own columns, the others keep theirs, one attempt row each."""
+    jobs = defs.nap.enqueue_many([[]] * 5)
+    Job.objects.filter(pk__in=[j.pk for j in jobs]).update(result={"old": 1})
+    claimed = {j.pk: j for j in claim(engine, worker="w/1", limit=5)}
+    done, later, now_, failed, cancelled = (claimed[j.pk] for j in jobs)
+    now = timezone.now()
+    soon = now + timedelta(seconds=30)
+    ttl = now + timedelta(days=1)
+    released = {"claim_token": None, "lease_expires_at": None, "cancel_requested_at": None}
+    again = {"started_at": now, "worker": None, **released}
+    ends = [
+        Ending(
+            done,
+            {
+                "state": "succeeded",
+                "result": [1, "a"],
+                "started_at": now,
+                "finished_at": now,
+                "expires_at": ttl,
+                "last_error": "",
+                **released,
+            },
+            now,
+            "succeeded",
+        ),
+        Ending(
+            later,
+            {"state": "scheduled", "run_at": soon, "last_error": "E: one", **again},
+            now,
+            "failed",
+            "E",
+            "one",
+            "Traceback: one",
+        ),
+        Ending(
+            now_,
+            {"state": "queued", "run_at": now, "last_error": "stopped", "max_attempts": 9, **again},
+            now,
+            "interrupted",
+            "",
+            "stopped",
+        ),
+        Ending(
+            failed,
+            {
+                "state": "failed",
+                "started_at": now,
+                "finished_at": now,
+                "expires_at": None,
+                "last_error": "E: two",
+                **released,
+            },
+            now,
+            "failed",
+            "E",
+            "two",
+        ),
+        Ending(
+            cancelled,
+            {
+                "state": "cancelled",
+                "started_at": now,
+                "finished_at": now,
+                "expires_at": ttl,
+                "last_error": "cancelled",
+                **released,
+            },
+            now,
+            "cancelled",
+        ),
+    ]
+    assert engine.record_ends(connection, ends, "w/1") == set(claimed)
+    rows = {j.pk: j for j in Job.objects.filter(pk__in=claimed)}
+    assert (rows[done.pk].state, rows[done.pk].result, rows[done.pk].expires_at) == (
+        "succeeded",
+        [1, "a"],
+        ttl,
+    )
+    assert rows[done.pk].finished_at == now
+    later_row = rows[later.pk]
+    assert (later_row.state, later_row.run_at, later_row.worker) == ("scheduled", soon, None)
+    assert (later_row.result, later_row.finished_at, later_row.last_error) == (
+        {"old": 1},
+        None,
+        "E: one",
+    )
+    assert (rows[now_.pk].state, rows[now_.pk].max_attempts) == ("queued", 9)
+    assert rows[later.pk].max_attempts == later.max_attempts
+    assert (rows[failed.pk].state, rows[failed.pk].expires_at) == ("failed", None)
+    assert rows[failed.pk].result == {"old": 1} and rows[failed.pk].worker == "w/1"
+    assert (rows[cancelled.pk].state, rows[cancelled.pk].expires_at) == ("cancelled", ttl)
+    assert {row.claim_token for row in rows.values()} == {None}
+    attempts = {a.job_id: a for a in JobAttempt.objects.filter(job_id__in=claimed)}
+    assert len(attempts) == 5
+    assert (attempts[later.pk].outcome, attempts[later.pk].error_type) == ("failed", "E")
+    assert (attempts[later.pk].error_message, attempts[later.pk].traceback) == (
+        "one",
+        "Traceback: one",
+    )
+    assert attempts[now_.pk].outcome == "interrupted"
+    assert (attempts[done.pk].error_type, attempts[done.pk].traceback) == ("", "")
+    assert {a.finished_at for a in attempts.values()} == {now}
+    assert {a.number for a in attempts.values()} == {1}
+    assert engine.record_ends(connection, ends, "w/1") == set()  # all fenced
 
 
 def test_engine__stage_due_and_declare_dead(engine):

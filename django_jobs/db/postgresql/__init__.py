@@ -4,7 +4,7 @@
 * ``prepared``: the enqueue's cursor, prepared by the server when the project allows it;
 * ``claim``: the claim, a LATERAL walk of each served queue in one statement;
 * ``session``: server-bound cursors, the worker process's own connection (prepared
-  statements, generic plans) and the batched completion of successes.
+  statements, generic plans) and the batched completion of attempts.
 """
 
 from django_jobs.db.notify import notify
@@ -16,7 +16,7 @@ from django_jobs.db.postgresql.session import (
     WorkerSession,
     bound_cursor,
     jobs_from_rows,
-    record_successes,
+    record_ends,
 )
 
 __all__ = [
@@ -30,6 +30,6 @@ __all__ = [
     "jobs_from_rows",
     "notify",
     "ready_queues",
-    "record_successes",
+    "record_ends",
     "statement_cursor",
 ]

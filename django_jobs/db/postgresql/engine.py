@@ -13,7 +13,7 @@ from django_jobs.db.notify import notify
 from django_jobs.db.orm import OrmEngine
 from django_jobs.db.postgresql.claim import claim_jobs
 from django_jobs.db.postgresql.enqueue import insert_jobs
-from django_jobs.db.postgresql.session import WorkerSession, record_successes
+from django_jobs.db.postgresql.session import WorkerSession, record_ends
 
 #: Key of the advisory lock that serialises limited claims (any constant would do).
 CLAIM_LOCK_KEY = 0x646A6F6273  # "djobs"
@@ -45,7 +45,7 @@ class PostgreSQLEngine(OrmEngine):
 
     insert_jobs = staticmethod(insert_jobs)
     claim_jobs = staticmethod(claim_jobs)
-    record_successes = staticmethod(record_successes)
+    record_ends = staticmethod(record_ends)
     notify = staticmethod(notify)
 
     def lock_claims(self, connection: BaseDatabaseWrapper) -> None:

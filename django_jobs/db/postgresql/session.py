@@ -1,5 +1,5 @@
 """PostgreSQL worker connection: server-bound cursors, the worker's own session, and the
-batched completion of successes."""
+batched completion of attempts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
+from django_jobs.db.engine import Ending
 from django_jobs.models import Job, transitions
 
 
@@ -46,7 +47,7 @@ class WorkerSession:
     a 2.4 ms claim). Nothing else runs on this connection: the jobs' own queries, and the
     session settings they may rely on, stay on Django's connection.
 
-    Pass it where a connection is expected (``claim_jobs``, ``record_successes``). Off with
+    Pass it where a connection is expected (``claim_jobs``, ``record_ends``). Off with
     ``DJANGO_JOBS_PREPARED_STATEMENTS = False`` (for PgBouncer in transaction mode before
     1.21, which cannot keep prepared statements).
     """
@@ -160,63 +161,107 @@ def _plain_columns() -> bool:
     return not any(hasattr(getattr(Job, name, None), "__set__") for name in _job_attnames())
 
 
-# Successes, the hot path of completion, in ONE statement however many: the UPDATE is fenced
-# by each job's claim token, and an attempt row is inserted for each row the UPDATE matched
-# (from its RETURNING). The states are those of the ``succeed`` transition.
-_SUCCESS_SQL = """
+# The ends of attempts, the hot path of completion, in ONE statement however many and of
+# whatever kind: successes, retries, failures, cancels. The UPDATE is fenced by each job's claim
+# token, and an attempt row is inserted for each row it matched (from its RETURNING). Each row
+# writes the columns its ending sets and keeps the others (``_end_row`` says which); the
+# states are those of the ending transitions.
+_ENDS_SQL = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
-        AS t(id uuid, token uuid, result jsonb, started timestamptz, finished timestamptz,
-             expires timestamptz)
+        AS t(id uuid, token uuid, state text, started timestamptz, ended timestamptz,
+             error text, writes_result boolean, result jsonb, finished timestamptz,
+             expires timestamptz, run_at timestamptz, max_attempts integer, outcome text,
+             error_type text, message text, traceback text)
 ), done AS (
     UPDATE {table} AS j
-    SET state = '{succeed_to}', result = input.result, started_at = input.started,
-        finished_at = input.finished, expires_at = input.expires, last_error = '',
+    SET state = input.state, started_at = input.started, last_error = input.error,
+        result = CASE WHEN input.writes_result THEN input.result ELSE j.result END,
+        finished_at = COALESCE(input.finished, j.finished_at),
+        expires_at = CASE WHEN input.finished IS NULL THEN j.expires_at ELSE input.expires END,
+        run_at = COALESCE(input.run_at, j.run_at),
+        worker = CASE WHEN input.run_at IS NULL THEN j.worker END,
+        max_attempts = COALESCE(input.max_attempts, j.max_attempts),
         claim_token = NULL, lease_expires_at = NULL, cancel_requested_at = NULL
     FROM input
-    WHERE j.id = input.id AND j.state = '{succeed_from}' AND j.claim_token = input.token
-    RETURNING j.id, j.attempts, input.started, input.finished
+    WHERE j.id = input.id AND j.state = '{running}' AND j.claim_token = input.token
+        AND input.state IN ({targets})
+    RETURNING j.id, j.attempts, input.started, input.ended, input.outcome, input.error_type,
+        input.message, input.traceback
 )
 INSERT INTO {attempts} (job_id, number, worker, started_at, finished_at, outcome,
                         error_type, error_message, traceback)
-SELECT id, attempts, %(worker)s, started, finished, 'succeeded', '', '', '' FROM done
+SELECT id, attempts, %(worker)s, started, ended, outcome, COALESCE(error_type, ''),
+    COALESCE(message, ''), COALESCE(traceback, '') FROM done
 RETURNING job_id
 """
 
 
 @lru_cache(maxsize=1)
-def success_sql() -> str:
-    """The statement that records a batch of successes (``record_successes``)."""
+def ends_sql() -> str:
+    """The statement that records a batch of attempts' ends (``record_ends``)."""
     from django_jobs.models import JobAttempt
 
-    return _SUCCESS_SQL.format(
+    endings = transitions.ENDINGS
+    (running,) = {ending.source for ending in endings}
+    return _ENDS_SQL.format(
         table=f'"{Job._meta.db_table}"',
         attempts=f'"{JobAttempt._meta.db_table}"',
-        succeed_from=transitions.SUCCEED.source,
-        succeed_to=transitions.SUCCEED.target,
+        running=running,
+        targets=", ".join(f"'{ending.target}'" for ending in endings),
     )
 
 
-def record_successes(
-    connection: BaseDatabaseWrapper, rows: Sequence[tuple[Job, dict]], worker: str
+#: The columns every end writes (the claim's three are cleared by the statement itself).
+_ALWAYS = frozenset(
+    {"state", "started_at", "last_error", "claim_token", "lease_expires_at", "cancel_requested_at"}
+)
+#: The columns some ends write, in the pairs that go together: a final state's
+#: ``finished_at`` and ``expires_at``, a job back in the queue's ``run_at`` and ``worker``.
+_SOMETIMES = frozenset({"result", "finished_at", "expires_at", "run_at", "worker", "max_attempts"})
+
+
+def _end_row(end: Ending) -> dict[str, Any]:
+    """One row of the statement's input: the job's columns, and its attempt row."""
+    f = end.fields
+    if not f.keys() <= _ALWAYS | _SOMETIMES or ("finished_at" in f) != ("expires_at" in f):
+        raise ValueError(f"not an end the batched statement writes: {sorted(f)}")
+    if ("run_at" in f) != ("worker" in f) or f.get("worker") is not None:
+        raise ValueError(f"not an end the batched statement writes: {sorted(f)}")
+    row = {
+        "id": str(end.job.pk),
+        "token": str(end.job.claim_token),
+        "state": f["state"],
+        "started": f["started_at"].isoformat(),
+        "ended": end.ended.isoformat(),
+        "error": f["last_error"],
+        "outcome": end.outcome,
+    }
+    if "result" in f:
+        # A None result is stored as SQL NULL (JSON null in a recordset is NULL), as the
+        # ORM does.
+        row["writes_result"], row["result"] = True, f["result"]
+    if "finished_at" in f:
+        expires = f["expires_at"]
+        row["finished"] = f["finished_at"].isoformat()
+        row["expires"] = None if expires is None else expires.isoformat()
+    if "run_at" in f:
+        row["run_at"] = f["run_at"].isoformat()
+    if "max_attempts" in f:
+        row["max_attempts"] = f["max_attempts"]
+    if end.error_type or end.message or end.traceback:
+        row["error_type"], row["message"] = end.error_type, end.message
+        row["traceback"] = end.traceback
+    return row
+
+
+def record_ends(
+    connection: BaseDatabaseWrapper, ends: Sequence[Ending], worker: str
 ) -> set[uuid.UUID]:
-    """Record successes (each ``(job, fields)`` from ``record.next_state``); return the ids
-    written. A job whose row no longer carries its claim token is left out."""
-    sql = success_sql()
-    # The rows travel as one JSON parameter: cheaper to build and to send than six arrays.
-    # A None result is stored as SQL NULL (JSON null in a recordset is NULL), as the ORM does.
-    batch = [
-        {
-            "id": str(job.pk),
-            "token": str(job.claim_token),
-            "result": f["result"],
-            "started": f["started_at"].isoformat(),
-            "finished": f["finished_at"].isoformat(),
-            "expires": None if f["expires_at"] is None else f["expires_at"].isoformat(),
-        }
-        for job, f in rows
-    ]
-    params = {"rows": json.dumps(batch), "worker": worker}
+    """Record the ends of attempts in one statement; return the ids written. A job whose
+    row no longer carries its claim token is left out."""
+    # The rows travel as one JSON parameter: cheaper to build and to send than arrays.
+    params = {"rows": json.dumps([_end_row(end) for end in ends]), "worker": worker}
     with bound_cursor(connection) as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(ends_sql(), params)
         return {row[0] for row in cursor.fetchall()}
