@@ -60,8 +60,8 @@ def flush(conn: psycopg.Connection[Any], sql: str, rows: list[Any], retried: int
     later = now + raw.RESULT_TTL
     released = {"claim_token": None, "lease_expires_at": None, "cancel_requested_at": None}
     ends = []
-    for number, (pk, token) in enumerate(rows):
-        job = Claimed(pk, token)
+    for number, row in enumerate(rows):
+        job = Claimed(row[0], row[1])
         if number < retried:
             fields = {
                 "state": "scheduled",

@@ -13,7 +13,7 @@ A transition is written as one conditional UPDATE:
 * :meth:`Transition.apply_many` moves every row of a queryset still in one of the
   transition's source states (staging, put-back, replace), and returns how many moved.
 
-The vendor SQL of the hot path (claim, batched successes) takes its from/to states from the
+The vendor SQL of the hot path (claim, batched ends) takes its from/to states from the
 transitions below (:attr:`Transition.source`, :attr:`Transition.target`), so a state written
 there is one this table allows too.
 

@@ -46,7 +46,7 @@ def _begin(loop: WorkerLoop, running: Running) -> None:
 
 def tend(loop: WorkerLoop) -> int:
     """One look at the slots: deliver timeouts, cancels and a shutdown; record the jobs whose
-    code ended (successes go to the loop's batch). Returns how many were recorded."""
+    code ended (plain ends go to the loop's batch). Returns how many were recorded."""
     slots, now = loop.slots, time.monotonic()
     slots.deliver_timeouts(now)
     slots.watch_loop(now)

@@ -275,3 +275,89 @@ def test_prepared__enqueue_prepared_when_the_project_allows_it(prepared_statemen
     ]
     assert received(listener) == ["default"] * 5
     assert set(Job.objects.values_list("state", flat=True)) == {"queued"}
+
+
+def plan_nodes(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def test_ends__generic_plan_reads_the_batch_once():
+    """The batched ends statement, prepared with a generic plan as a worker runs it, joins
+    the batch to the jobs without looping over the batch once per job."""
+    import json
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from django_jobs.db.engine import Ending
+    from django_jobs.db.postgresql import session
+    from django_jobs.models import Job
+
+    jobs = defs.add.enqueue_many([[i, i] for i in range(50)])
+    claimed = session_claim(len(jobs))
+    now = timezone.now()
+    released = {"claim_token": None, "lease_expires_at": None, "cancel_requested_at": None}
+    fields = {
+        "state": "succeeded",
+        "result": None,
+        "started_at": now,
+        "finished_at": now,
+        "expires_at": now + timedelta(days=1),
+        "last_error": "",
+        **released,
+    }
+    rows = [session._end_row(Ending(job, fields, now, "succeeded")) for job in claimed]
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            with transaction.atomic():
+                cursor.execute(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) " + session.ends_sql(),
+                    {"rows": json.dumps(rows), "worker": "w/1"},
+                )
+                (((plan,),),) = [cursor.fetchall()]
+                transaction.set_rollback(True)
+        finally:
+            cursor.execute("RESET plan_cache_mode")
+    scans = [n for n in plan_nodes(plan[0]["Plan"]) if n["Node Type"] == "Function Scan"]
+    assert [(n["Actual Rows"], n["Actual Loops"]) for n in scans] == [(50, 1)], plan
+    assert Job.objects.filter(state="running").count() == 50  # rolled back
+
+
+def session_claim(limit):
+    from django.utils import timezone
+
+    from django_jobs import db
+
+    ops = db.for_connection(connection)
+    return ops.claim_jobs(connection, queues=None, limit=limit, worker="w/1", now=timezone.now())
+
+
+@pytest.mark.parametrize(
+    "fields, error",
+    [
+        ({"state": "running"}, "not a state an attempt ends in: 'running'"),
+        ({"state": "succeeded", "finished_at": None}, "not an end the batched statement"),
+        ({"state": "queued", "run_at": None}, "not an end the batched statement"),
+        ({"state": "queued", "priority": 1}, "not an end the batched statement"),
+    ],
+    ids=["state", "finished-without-expires", "run-at-without-worker", "other-column"],
+)
+def test_ends__a_shape_the_statement_cannot_write_is_refused(fields, error):
+    from django.utils import timezone
+
+    from django_jobs.db.engine import Ending
+    from django_jobs.db.postgresql import session
+
+    from django_jobs.models import JobAttempt
+
+    defs.add.enqueue(1, 1)
+    (job,) = session_claim(1)
+    now = timezone.now()
+    base = {"started_at": now, "last_error": ""}
+    with pytest.raises(ValueError, match=error):
+        session.record_ends(connection, [Ending(job, {**base, **fields}, now, "failed")], "w/1")
+    job.refresh_from_db()
+    assert job.state == "running" and not JobAttempt.objects.exists()

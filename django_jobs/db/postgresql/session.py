@@ -165,7 +165,9 @@ def _plain_columns() -> bool:
 # whatever kind: successes, retries, failures, cancels. The UPDATE is fenced by each job's claim
 # token, and an attempt row is inserted for each row it matched (from its RETURNING). Each row
 # writes the columns its ending sets and keeps the others (``_end_row`` says which); the
-# states are those of the ending transitions.
+# states are those of the ending transitions (any other would be NULL, which the column
+# refuses). The check is in the SET, not the WHERE: a filter on the input makes the planner
+# expect a few rows of it and loop over the whole input once per job.
 _ENDS_SQL = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
@@ -175,7 +177,8 @@ WITH input AS (
              error_type text, message text, traceback text)
 ), done AS (
     UPDATE {table} AS j
-    SET state = input.state, started_at = input.started, last_error = input.error,
+    SET state = CASE WHEN input.state IN ({targets}) THEN input.state END,
+        started_at = input.started, last_error = COALESCE(input.error, ''),
         result = CASE WHEN input.writes_result THEN input.result ELSE j.result END,
         finished_at = COALESCE(input.finished, j.finished_at),
         expires_at = CASE WHEN input.finished IS NULL THEN j.expires_at ELSE input.expires END,
@@ -185,9 +188,9 @@ WITH input AS (
         claim_token = NULL, lease_expires_at = NULL, cancel_requested_at = NULL
     FROM input
     WHERE j.id = input.id AND j.state = '{running}' AND j.claim_token = input.token
-        AND input.state IN ({targets})
-    RETURNING j.id, j.attempts, input.started, input.ended, input.outcome, input.error_type,
-        input.message, input.traceback
+    RETURNING j.id, j.attempts, input.started, COALESCE(input.ended, input.finished) AS ended,
+        COALESCE(input.outcome, input.state) AS outcome, input.error_type, input.message,
+        input.traceback
 )
 INSERT INTO {attempts} (job_id, number, worker, started_at, finished_at, outcome,
                         error_type, error_message, traceback)
@@ -219,32 +222,45 @@ _ALWAYS = frozenset(
 #: The columns some ends write, in the pairs that go together: a final state's
 #: ``finished_at`` and ``expires_at``, a job back in the queue's ``run_at`` and ``worker``.
 _SOMETIMES = frozenset({"result", "finished_at", "expires_at", "run_at", "worker", "max_attempts"})
+_KNOWN = _ALWAYS | _SOMETIMES
+#: The states an attempt's end moves a job to.
+_TARGETS = frozenset(ending.target for ending in transitions.ENDINGS)
 
 
 def _end_row(end: Ending) -> dict[str, Any]:
     """One row of the statement's input: the job's columns, and its attempt row."""
     f = end.fields
-    if not f.keys() <= _ALWAYS | _SOMETIMES or ("finished_at" in f) != ("expires_at" in f):
+    if not f.keys() <= _KNOWN or ("finished_at" in f) != ("expires_at" in f):
         raise ValueError(f"not an end the batched statement writes: {sorted(f)}")
     if ("run_at" in f) != ("worker" in f) or f.get("worker") is not None:
         raise ValueError(f"not an end the batched statement writes: {sorted(f)}")
+    if f["state"] not in _TARGETS:
+        raise ValueError(f"not a state an attempt ends in: {f['state']!r}")
+    # What the statement can tell by itself is left out (most ends are successes): an
+    # outcome named as the state, an empty error, an end at the job's ``finished_at``.
+    state, ended = f["state"], end.ended.isoformat()
     row = {
         "id": str(end.job.pk),
         "token": str(end.job.claim_token),
-        "state": f["state"],
+        "state": state,
         "started": f["started_at"].isoformat(),
-        "ended": end.ended.isoformat(),
-        "error": f["last_error"],
-        "outcome": end.outcome,
     }
+    if end.outcome != state:
+        row["outcome"] = end.outcome
+    if f["last_error"]:
+        row["error"] = f["last_error"]
     if "result" in f:
         # A None result is stored as SQL NULL (JSON null in a recordset is NULL), as the
         # ORM does.
         row["writes_result"], row["result"] = True, f["result"]
     if "finished_at" in f:
-        expires = f["expires_at"]
-        row["finished"] = f["finished_at"].isoformat()
+        expires, finished = f["expires_at"], f["finished_at"]
+        row["finished"] = ended if finished == end.ended else finished.isoformat()
         row["expires"] = None if expires is None else expires.isoformat()
+        if finished != end.ended:
+            row["ended"] = ended
+    else:
+        row["ended"] = ended
     if "run_at" in f:
         row["run_at"] = f["run_at"].isoformat()
     if "max_attempts" in f:
