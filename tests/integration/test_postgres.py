@@ -1,9 +1,17 @@
 """PostgreSQL specifics: NOTIFY per queue per transaction, the indexes, storage parameters."""
 
+import json
+from datetime import timedelta
+
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
+from django_jobs import db
+from django_jobs.db.engine import Ending
+from django_jobs.db.postgresql import session
+from django_jobs.models import Job, JobAttempt
 from tests.testapp import jobs as defs
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -286,15 +294,6 @@ def plan_nodes(node):
 def test_ends__generic_plan_reads_the_batch_once():
     """The batched ends statement, prepared with a generic plan as a worker runs it, joins
     the batch to the jobs without looping over the batch once per job."""
-    import json
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from django_jobs.db.engine import Ending
-    from django_jobs.db.postgresql import session
-    from django_jobs.models import Job
-
     jobs = defs.add.enqueue_many([[i, i] for i in range(50)])
     claimed = session_claim(len(jobs))
     now = timezone.now()
@@ -327,10 +326,6 @@ def test_ends__generic_plan_reads_the_batch_once():
 
 
 def session_claim(limit):
-    from django.utils import timezone
-
-    from django_jobs import db
-
     ops = db.for_connection(connection)
     return ops.claim_jobs(connection, queues=None, limit=limit, worker="w/1", now=timezone.now())
 
@@ -346,13 +341,6 @@ def session_claim(limit):
     ids=["state", "finished-without-expires", "run-at-without-worker", "other-column"],
 )
 def test_ends__a_shape_the_statement_cannot_write_is_refused(fields, error):
-    from django.utils import timezone
-
-    from django_jobs.db.engine import Ending
-    from django_jobs.db.postgresql import session
-
-    from django_jobs.models import JobAttempt
-
     defs.add.enqueue(1, 1)
     (job,) = session_claim(1)
     now = timezone.now()
