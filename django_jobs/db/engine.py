@@ -62,8 +62,9 @@ class Ending(NamedTuple):
 class Listener(Protocol):
     """A connection that waits for wake-ups."""
 
-    def wait(self, seconds: float) -> bool:
-        """Block up to ``seconds``; ``True`` when a wake-up arrived."""
+    def wait(self, seconds: float) -> frozenset[str]:
+        """Block up to ``seconds``; the payloads of the wake-ups that arrived (none: the
+        time ran out)."""
 
     def close(self) -> None: ...
 

@@ -14,6 +14,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_jobs.conf import jobs_settings
 
+#: The payload of a request to cancel a running job: the supervisors look at their jobs.
+CANCEL_WAKEUP = "cancel"
+
 
 def wake_workers(connection: BaseDatabaseWrapper, payloads: Sequence[str]) -> None:
     """``NOTIFY`` the workers on PostgreSQL (delivered at commit); nothing elsewhere."""

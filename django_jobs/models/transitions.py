@@ -30,7 +30,7 @@ from django.db.models import QuerySet
 
 from django_jobs import states
 from django_jobs.conf import jobs_settings
-from django_jobs.db.notify import wake_workers
+from django_jobs.db.notify import CANCEL_WAKEUP, wake_workers
 from django_jobs.states import State
 
 if TYPE_CHECKING:
@@ -196,5 +196,5 @@ def request_cancel(job: Job, now: Any) -> bool:
     if not rows.update(cancel_requested_at=now):
         return False
     job.cancel_requested_at = now
-    wake_workers(connections[alias], ["cancel"])
+    wake_workers(connections[alias], [CANCEL_WAKEUP])
     return True

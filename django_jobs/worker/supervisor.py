@@ -30,6 +30,7 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, connections
 
 from django_jobs.conf import jobs_settings
+from django_jobs.db.notify import CANCEL_WAKEUP
 from django_jobs.logs import log_event
 from django_jobs.models import Outcome
 from django_jobs.worker import burst, maintenance, protocol, recurring
@@ -79,7 +80,8 @@ class Supervisor:
         self.budget = protocol.new_budget(self.options.max_jobs)
         # Set at the first signal, read by every process before it claims.
         self.stop_flag = protocol.new_stop_flag()
-        self.waiter = Waiter(self.alias)
+        # Woken by requests to cancel, not by every enqueue (the processes claim those).
+        self.waiter = Waiter(self.alias, wakes=CANCEL_WAKEUP.__eq__)
         self.watchdog = Watchdog(self, self.alias)
         self.status = Status(self, self.worker_id)
         self.rows = TreeRows(self.worker_id, self.options, self.alias)

@@ -1,5 +1,6 @@
 """How an idle worker process waits: on its engine's listener (LISTEN on PostgreSQL) where
-the engine has ``wakeups``, a jittered sleep elsewhere.
+the engine has ``wakeups``, a jittered sleep elsewhere. A waiter can be woken by some
+payloads only (the supervisor, by requests to cancel): the others do not end its wait.
 
 Polling stays the source of truth: a missed notification costs at most one idle interval.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
@@ -24,10 +26,12 @@ def jittered(seconds: float) -> float:
 
 
 class Waiter:
-    """``wait(seconds)`` returns early when a wake-up arrives (an enqueue's NOTIFY)."""
+    """``wait(seconds)`` returns early when a wake-up arrives (an enqueue's NOTIFY), or only
+    one whose payload ``wakes`` accepts."""
 
-    def __init__(self, alias: str) -> None:
+    def __init__(self, alias: str, wakes: Callable[[str], bool] | None = None) -> None:
         self.alias = alias
+        self.wakes = wakes
         self.listener: Any = None
         self.retry_at = 0.0
         self.engine = db.for_connection(connections[alias])
@@ -41,12 +45,24 @@ class Waiter:
             time.sleep(seconds)
             return False
         try:
-            return listener.wait(seconds)
+            return self._wait(listener, seconds)
         except Exception as exc:  # the connection broke: poll until it can be made again
             log_event("worker.listen_lost", logging.WARNING, error=str(exc))
             self.close()
             self.retry_at = time.monotonic() + 5
             return False
+
+    def _wait(self, listener: Any, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while True:
+            payloads = listener.wait(seconds)
+            if not payloads:
+                return False
+            if self.wakes is None or any(map(self.wakes, payloads)):
+                return True
+            seconds = deadline - time.monotonic()  # not for this waiter: wait on
+            if seconds <= 0:
+                return False
 
     def _listener(self) -> Any:
         if not self.enabled or self.listener is not None or time.monotonic() < self.retry_at:

@@ -349,3 +349,26 @@ def test_ends__a_shape_the_statement_cannot_write_is_refused(fields, error):
         session.record_ends(connection, [Ending(job, {**base, **fields}, now, "failed")], "w/1")
     job.refresh_from_db()
     assert job.state == "running" and not JobAttempt.objects.exists()
+
+
+def test_wakeups__a_process_wakes_for_an_enqueue_the_supervisor_only_for_a_cancel():
+    """The supervisor's waiter sleeps through enqueues, which wake the processes; a request
+    to cancel a running job wakes it."""
+    from django_jobs.worker.loop import LoopOptions
+    from django_jobs.worker.supervisor import Supervisor
+    from django_jobs.worker.wakeup import Waiter
+
+    process, supervisor = Waiter("default"), Supervisor(LoopOptions(), concurrency=1).waiter
+    try:
+        for waiter in (process, supervisor):
+            waiter.wait(0.01, jitter=False)  # opens its LISTEN connection
+        defs.add.enqueue(1, 1)
+        assert process.wait(5) is True
+        assert supervisor.wait(0.3) is False
+        (job,) = session_claim(1)
+        assert job.cancel() is False  # asked: its worker interrupts it
+        assert supervisor.wait(5) is True
+        assert process.wait(5) is True  # a process may look too; it is harmless
+    finally:
+        process.close()
+        supervisor.close()

@@ -25,8 +25,8 @@ class NotifyListener:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
 
-    def wait(self, seconds: float) -> bool:
-        return any(True for _ in self.connection.notifies(timeout=seconds, stop_after=1))
+    def wait(self, seconds: float) -> frozenset[str]:
+        return frozenset(n.payload for n in self.connection.notifies(timeout=seconds, stop_after=1))
 
     def close(self) -> None:
         self.connection.close()
